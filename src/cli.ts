@@ -1,0 +1,222 @@
+import { Command, Option } from 'commander';
+import type { CommandContext, GlobalOptions } from './commands/context.js';
+import { UsageError } from './errors.js';
+
+/**
+ * Every command, flag and example of partnersync, in one place. Handlers live in
+ * `src/commands/<name>.ts` as plain `(ctx, options) => Promise<void>` functions and are imported
+ * only when their command runs, so `partnersync --help` never loads knex, jsforce or snowflake-sdk.
+ */
+export interface Runtime {
+  version: string;
+  makeContext(globals: GlobalOptions): Promise<CommandContext>;
+}
+
+type Handler = (ctx: CommandContext, options: Record<string, unknown>) => Promise<void>;
+type Loader = () => Promise<Record<string, unknown>>;
+
+function action(runtime: Runtime, load: Loader, name: string) {
+  return async (...received: unknown[]) => {
+    const cmd = received[received.length - 1] as Command;
+    const args = received.slice(0, -2);
+    const mod = await load();
+    const handler = mod[name] as Handler | undefined;
+    if (typeof handler !== 'function') throw new UsageError(`\`partnersync ${cmd.name()}\` is not available yet in this version.`);
+    const ctx = await runtime.makeContext(cmd.optsWithGlobals() as GlobalOptions);
+    await handler(ctx, { ...cmd.opts(), args });
+  };
+}
+
+function notYet(what: string, issue: string) {
+  return async () => {
+    throw new UsageError(`\`partnersync ${what}\` is not available yet in this version.`, { hint: `it is planned (${issue}); see the README for what works today` });
+  };
+}
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`expected a number, got "${v}"`);
+  return n;
+};
+const rate = (v: string) => {
+  const n = num(v);
+  if (n < 0 || n > 1) throw new UsageError(`--max-reject-rate is a share between 0 and 1, got "${v}"`);
+  return n;
+};
+
+export function buildProgram(runtime: Runtime): Command {
+  const program = new Command('partnersync')
+    .description('Move partner-ecosystem data: extract from Crossbeam, CRMs and warehouses; model and match in staging; push to Salesforce, HubSpot, Intercom and warehouses.')
+    .version(runtime.version, '-V, --version')
+    .option('-c, --config <file>', 'config file (default: $PARTNERSYNC_CONFIG or ./partnersync.yaml)')
+    .option('--json', 'print one JSON document with the result on stdout')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr').choices(['text', 'json']).default('text'))
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('--no-color', 'no colours (NO_COLOR is respected too)')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', examples([
+      'partnersync init my-project',
+      'partnersync run --config partnersync.yaml',
+      'partnersync push --target intercom --dry-run',
+      'partnersync status --json',
+    ]));
+
+  // --- init -------------------------------------------------------------------------------------
+  program
+    .command('init [dir]')
+    .description('scaffold partnersync.yaml, .env.example and folders (never overwrites)')
+    .addHelpText('after', examples(['partnersync init', 'partnersync init ./partner-data']))
+    .action(action(runtime, () => import('./commands/init.js'), 'init'));
+
+  // --- extract ----------------------------------------------------------------------------------
+  program
+    .command('extract [connection] [streams...]')
+    .description('pull records from a source into staging (raw_<connection>__<stream>), incrementally and resumably')
+    .option('--full-refresh', 'forget saved cursors and re-read the streams from the start')
+    .option('--since <date>', 'only records changed since this date (backfill window)')
+    .option('--file <path>', 'one-off CSV extract without a config: the file to read')
+    .option('--stream <name>', 'one-off CSV extract: the stream (table) name to load into')
+    .option('--delimiter <char>', 'one-off CSV: field delimiter')
+    .option('--encoding <name>', 'one-off CSV: utf8 | utf16le | latin1 | auto')
+    .option('--max-reject-rate <share>', 'fail (exit 3) when more than this share of rows is rejected', rate)
+    .addHelpText('after', examples([
+      'partnersync extract                         # every extract step of the default pipeline',
+      'partnersync extract crossbeam overlaps_accounts',
+      'partnersync extract salesforce --full-refresh',
+      'partnersync extract csv --file accounts.csv --stream crm_accounts',
+    ]))
+    .action(action(runtime, () => import('./commands/extract.js'), 'extract'));
+
+  // --- model ------------------------------------------------------------------------------------
+  const model = program
+    .command('model')
+    .description('run SQL models in staging (canonical accounts, partner signals, plays)')
+    .option('-s, --select <selectors...>', 'models to run: name, name+ (with dependents), +name (with parents)')
+    .addHelpText('after', examples(['partnersync model', 'partnersync model --select partner_signals+', 'partnersync model list']))
+    .action(action(runtime, () => import('./commands/model.js'), 'model'));
+  model
+    .command('list')
+    .description('show the model graph in run order')
+    .action(action(runtime, () => import('./commands/model.js'), 'modelList'));
+
+  // --- match ------------------------------------------------------------------------------------
+  const match = program
+    .command('match')
+    .description('decide which account each partner signal belongs to; doubtful ones go to review')
+    .option('--accounts <file>', 'file mode: accounts CSV (account_id,name,website,domains,parent_account_id,country)')
+    .option('--signals <file>', 'file mode: signals CSV (signal_id,partner,population,company_name,website,email,country)')
+    .option('--out <file>', 'file mode: where to write matches CSV')
+    .addHelpText('after', examples([
+      'partnersync match                                        # staging: partner_signals × accounts → matches',
+      'partnersync match --accounts accounts.csv --signals signals.csv --out matches.csv',
+      'partnersync match eval --accounts accounts.csv --signals signals.csv --gold gold.csv',
+      'partnersync match explain SIG-000123',
+      'partnersync match review list',
+    ]))
+    .action(action(runtime, () => import('./commands/match.js'), 'match'));
+  match
+    .command('explain <signalId>')
+    .description('show the evidence, candidates and the rule that decided one signal')
+    .option('--accounts <file>', 'file mode: accounts CSV')
+    .option('--signals <file>', 'file mode: signals CSV')
+    .action(action(runtime, () => import('./commands/match.js'), 'matchExplain'));
+  match
+    .command('eval')
+    .description('measure precision, recall, F1 and review rate against a gold file')
+    .requiredOption('--gold <file>', 'gold CSV: signal_id,expected_account_id[,stratum]')
+    .option('--accounts <file>', 'file mode: accounts CSV')
+    .option('--signals <file>', 'file mode: signals CSV')
+    .action(action(runtime, () => import('./commands/match.js'), 'matchEval'));
+  match
+    .command('review <action> [signalId] [accountId]')
+    .description('list the review queue, or accept/reject a decision (list | accept | reject)')
+    .action(action(runtime, () => import('./commands/match.js'), 'matchReview'));
+
+  // --- push -------------------------------------------------------------------------------------
+  program
+    .command('push')
+    .description('write model rows to destinations: only what changed, batched, rate-limited, rejects reported')
+    .option('-t, --target <names...>', 'targets to push (default: all configured)')
+    .option('--dry-run', 'print the plan (creates, updates, deletes, sample diffs, predicted calls); send nothing')
+    .option('--plan-out <file>', 'save the plan as JSON')
+    .option('--apply <file>', 'execute exactly a saved plan')
+    .option('--full-resync', 'ignore the sync ledger and send every row')
+    .option('--create-missing-fields', 'create destination fields/attributes that do not exist yet')
+    .option('--max-reject-rate <share>', 'fail (exit 3) when more than this share of records is rejected', rate)
+    .addHelpText('after', examples([
+      'partnersync push --target intercom',
+      'partnersync push --target salesforce --dry-run --plan-out plan.json',
+      'partnersync push --apply plan.json',
+    ]))
+    .action(action(runtime, () => import('./commands/push.js'), 'push'));
+
+  // --- run --------------------------------------------------------------------------------------
+  program
+    .command('run [pipeline]')
+    .description('run a pipeline from partnersync.yaml: extract → model → match → push, stopping at the first failure')
+    .option('--only <steps...>', 'run only these steps (extract, model, match, push)')
+    .option('--from <step>', 'start at this step')
+    .option('--since <date>', 'extract only records changed since this date')
+    .option('--full-refresh', 'extract streams from the start')
+    .option('--max-reject-rate <share>', 'fail (exit 3) when more than this share of records is rejected', rate)
+    .addHelpText('after', examples(['partnersync run', 'partnersync run nightly --from push', 'partnersync run --json > summary.json']))
+    .action(action(runtime, () => import('./commands/run.js'), 'run'));
+
+  // --- status, runs, state, check ---------------------------------------------------------------
+  program
+    .command('status')
+    .description('recent runs with their status, counts and errors; who holds the lock')
+    .option('-n, --limit <n>', 'how many runs', num, 20)
+    .action(action(runtime, () => import('./commands/status.js'), 'status'));
+  const runs = program.command('runs').description('inspect the run log');
+  runs
+    .command('show <runId>')
+    .description('one run: per-step counts, durations, rejects, events, last error')
+    .action(action(runtime, () => import('./commands/status.js'), 'runsShow'));
+  const state = program.command('state').description('inspect or reset stream cursors');
+  state
+    .command('show [connection]')
+    .description('saved cursors per connection and stream')
+    .action(action(runtime, () => import('./commands/status.js'), 'stateShow'));
+  state
+    .command('reset <connection> [stream]')
+    .description('forget saved cursors (the next extract re-reads from the start)')
+    .action(action(runtime, () => import('./commands/status.js'), 'stateReset'));
+  program
+    .command('check')
+    .description('verify every configured connection (auth, permissions, fields) and report all problems at once')
+    .action(notYet('check', 'operations issue'));
+
+  // --- emulate ----------------------------------------------------------------------------------
+  program
+    .command('emulate <service>')
+    .description('serve a local emulator of salesforce | hubspot | intercom | crossbeam | snowflake until stopped')
+    .option('-p, --port <port>', 'port (0 = random)', num, 0)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--seed <file>', 'JSON seed data')
+    .option('--faults <spec>', 'inject faults, e.g. "429:0.2,reset:0.05,latency:50"')
+    .option('--fault-seed <n>', 'seed for reproducible faults', num, 1)
+    .addHelpText('after', examples(['partnersync emulate hubspot --port 4010', 'partnersync emulate salesforce --faults "429:0.2,reset:0.05" --fault-seed 7']))
+    .action(action(runtime, () => import('./commands/emulate.js'), 'emulate'));
+
+  // --- serve ------------------------------------------------------------------------------------
+  program
+    .command('serve')
+    .description('receive partner webhooks and deal submissions (verified, deduplicated, durable)')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('-p, --port <port>', 'port', num, 8787)
+    .action(notYet('serve', 'webhook receiver issue'));
+
+  // --- attribute --------------------------------------------------------------------------------
+  program
+    .command('attribute')
+    .description('compute partner credit, commissions and clawbacks into an append-only ledger')
+    .option('--as-of <date>', 'reproduce the result as of this date')
+    .option('--rules <version>', 'rule version to apply')
+    .option('--diff', 'show what changed against what was paid')
+    .action(notYet('attribute', 'attribution issue'));
+
+  program.exitOverride();
+  return program;
+}

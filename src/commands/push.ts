@@ -1,0 +1,2 @@
+// `partnersync push` is built by its own issue; until then the CLI reports "not available yet".
+export {};

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { secret } from '../../config/secrets.js';
+
+export const SnowflakeConfig = z.object({
+  type: z.literal('snowflake'),
+  account: z.string().min(1),
+  username: z.string().min(1),
+  password: secret(z.string().min(1)),
+  warehouse: z.string().optional(),
+  database: z.string().min(1),
+  schema: z.string().default('PUBLIC'),
+  role: z.string().optional(),
+  accessUrl: z.url().optional().describe('Override the endpoint (an emulator).'),
+  batchSize: z.number().int().positive().default(5000),
+  streams: z.record(z.string(), z.object({
+    table: z.string().optional(),
+    query: z.string().optional(),
+    primaryKey: z.array(z.string()).min(1),
+    cursorField: z.string().optional(),
+  })).default({}),
+});
+export type SnowflakeConfig = z.infer<typeof SnowflakeConfig>;

@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+import * as m001 from './001-core.js';
+
+/**
+ * Staging migrations, in order. Append new ones (`NNN-name.ts`, exporting `up` and `down`); never
+ * edit one that has shipped. Listed explicitly (not read from disk) so they work from `dist/`.
+ */
+const migrations: Record<string, { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }> = {
+  '001-core': m001,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};
