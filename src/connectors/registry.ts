@@ -1,0 +1,19 @@
+import { UsageError } from '../errors.js';
+import type { ConnectionType } from './config-schemas.js';
+import type { ConnectorDefinition } from './types.js';
+
+/**
+ * Connector code by type, loaded lazily: `partnersync --help` and config validation never load
+ * jsforce, snowflake-sdk or the HubSpot client. Add a connector by adding one line here.
+ */
+const loaders: Readonly<Partial<Record<ConnectionType, () => Promise<{ default: ConnectorDefinition<never> }>>>> = Object.freeze({});
+
+export async function getConnector(type: ConnectionType): Promise<ConnectorDefinition<never>> {
+  const load = loaders[type];
+  if (!load) {
+    throw new UsageError(`connector "${type}" has no implementation in this version`, {
+      hint: `available: ${Object.keys(loaders).join(', ') || 'none yet'}`,
+    });
+  }
+  return (await load()).default;
+}

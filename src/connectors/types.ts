@@ -1,0 +1,126 @@
+import type { Staging } from '../staging/db.js';
+
+/**
+ * The contracts every connector implements. Kept small on purpose: a source reads streams, a
+ * destination writes batches. Diffing, planning, batching, retries and rejects live once in
+ * `src/push`; staging writes, state and checkpoints live once in `src/commands/extract.ts`.
+ */
+
+/** A JSON-able record as read from a source. */
+export type SourceRecord = Record<string, unknown>;
+
+export interface StreamDescriptor {
+  /** lower_snake_case; lands in `raw_<connection>__<name>`. */
+  name: string;
+  /** Columns that identify a record; re-extracting the same key replaces the row (never a duplicate). */
+  primaryKey: string[];
+  /** Column that only grows, used for incremental reads (e.g. SystemModstamp, updated_at). */
+  cursorField?: string;
+  /** The query parameters the stream's cursor is valid for; state is keyed by their hash. */
+  params?: Record<string, unknown>;
+}
+
+/**
+ * What `read()` yields, in order:
+ * - `{ type: 'record', record }`: a record to upsert;
+ * - `{ type: 'delete', key }`: a tombstone (e.g. Crossbeam `is_deleted`, Salesforce IsDeleted);
+ * - `{ type: 'reject', ... }`: a record we could not read (a broken CSV row), kept with its reason;
+ * - `{ type: 'checkpoint', state }`: everything yielded before it may be committed with this state.
+ * The extract loop commits records and the checkpoint in one transaction, so a crash after a
+ * checkpoint resumes there and a crash before it re-reads (and upserts, not duplicates) the batch.
+ */
+export type ReadMessage =
+  | { type: 'record'; record: SourceRecord }
+  | { type: 'delete'; key: SourceRecord }
+  | { type: 'reject'; location: string; reason: string; raw?: string; code?: string }
+  | { type: 'checkpoint'; state: unknown };
+
+export interface ReadOptions {
+  /** State saved at the last checkpoint of a previous run, or undefined for a first/full read. */
+  state: unknown;
+  /** `--since`: only records changed since then (where the source can filter). */
+  since?: Date;
+  signal?: AbortSignal;
+}
+
+/**
+ * @example
+ *   const source: Source = {
+ *     async check() {},
+ *     async discover() { return [{ name: 'accounts', primaryKey: ['id'], cursorField: 'updated_at' }]; },
+ *     async *read(stream, { state }) {
+ *       for (const page of pagesAfter(state)) {
+ *         for (const r of page.rows) yield { type: 'record', record: r };
+ *         yield { type: 'checkpoint', state: { cursor: page.next } };
+ *       }
+ *     },
+ *   };
+ */
+export interface Source {
+  /** Verify credentials and permissions; throw AuthError/FatalError with a hint. */
+  check(): Promise<void>;
+  discover(): Promise<StreamDescriptor[]>;
+  read(stream: StreamDescriptor, opts: ReadOptions): AsyncIterable<ReadMessage>;
+  close?(): Promise<void>;
+}
+
+/** Per-record outcome of a destination write; `key` is the record's sync key. */
+export type WriteResult =
+  | { key: string; ok: true; destinationId?: string; created?: boolean }
+  | { key: string; ok: false; code: string; message: string; httpStatus?: number; retriable?: boolean };
+
+export type WriteOperation = 'upsert' | 'update' | 'create' | 'delete' | 'archive';
+
+export interface WriteBatch {
+  object: string;
+  operation: WriteOperation;
+  keyField: string;
+  records: Array<{ key: string; destinationId?: string; fields: Record<string, unknown> }>;
+}
+
+export interface DestinationCapabilities {
+  /** Largest batch one write call accepts (HubSpot 100, Salesforce collections 200). */
+  maxBatch: number;
+  operations: WriteOperation[];
+  /** Requests per window, for the shared rate governor. */
+  rateLimit?: { requests: number; perMs: number };
+}
+
+export interface FieldCheck {
+  missing: string[];
+  created: string[];
+}
+
+export interface Destination {
+  capabilities: DestinationCapabilities;
+  check(): Promise<void>;
+  /** Check that fields exist in the destination; create them when `create` is true and the API allows. */
+  preflight(object: string, fields: Array<{ name: string; type: 'string' | 'number' | 'boolean' | 'datetime' }>, create: boolean): Promise<FieldCheck>;
+  write(batch: WriteBatch, signal?: AbortSignal): Promise<WriteResult[]>;
+  close?(): Promise<void>;
+}
+
+/** What a connector gets when it is created. */
+export interface ConnectorContext {
+  /** Name of the connection in partnersync.yaml. */
+  connection: string;
+  /** Folder relative paths resolve against. */
+  baseDir: string;
+  staging?: Staging;
+  log: (level: 'info' | 'warn', message: string) => void;
+}
+
+/**
+ * One connector: a definition object, registered in `registry.ts`.
+ * @example
+ *   export default defineConnector({ id: 'csv', createSource: (config, ctx) => new CsvSource(config, ctx) });
+ */
+export interface ConnectorDefinition<Config = unknown> {
+  id: string;
+  createSource?(config: Config, ctx: ConnectorContext): Source | Promise<Source>;
+  createDestination?(config: Config, ctx: ConnectorContext): Destination | Promise<Destination>;
+}
+
+export function defineConnector<Config>(def: ConnectorDefinition<Config>): ConnectorDefinition<Config> {
+  return def;
+}
