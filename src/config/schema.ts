@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AttributionConfig } from '../attribution/config.js';
 
 /**
  * The schema of `partnersync.yaml`. Connection settings are validated per type afterwards
@@ -41,6 +42,6 @@ export const RootConfig = z.object({
   match: z.looseObject({}).default({}),
   targets: z.record(name, z.looseObject({ connection: z.string().min(1) })).default({}),
   serve: z.looseObject({}).default({}),
-  attribution: z.looseObject({}).default({}),
+  attribution: AttributionConfig.prefault({}),
 });
 export type RootConfig = z.infer<typeof RootConfig>;

@@ -1,0 +1,261 @@
+/**
+ * The in-memory index of our accounts that every rule looks things up in: registrable domain → accounts
+ * (website, extra domains, contacts' e-mail domains), name keys → accounts, DUNS → accounts, blocking keys
+ * for fuzzy names, and the hierarchy (ultimate parent and depth of every account; cycles reported, not
+ * looped). Built once per run; lookups are O(1) so matching stays linear in the number of signals.
+ *
+ * @example
+ *   const index = buildAccountIndex(accounts, { isFreeMail: (d) => d === 'gmail.com' });
+ *   index.websiteDomain.get('acme.com')   // [0] — positions in index.accounts
+ *   index.cycles                          // [['A', 'B']] when A → B → A
+ */
+import { normalizeHost, splitList, websiteDomains } from './domain-normalize.js';
+import { parseEmails } from './email-domain.js';
+import { normalizeCountry } from './country.js';
+import { normalizeCompanyName } from './name-normalize.js';
+import type { AccountRecord } from './types.js';
+
+export interface IndexedAccount {
+  accountId: string;
+  name: string;
+  country: string | null;
+  duns: string | null;
+  /** Position of the parent in `accounts`, -1 for a top-level account (or a dangling parent link). */
+  parent: number;
+  /** Position of the ultimate parent (itself for a top-level account). */
+  root: number;
+  /** 0 for the ultimate parent, 1 for its children, … */
+  depth: number;
+  /** The account's own registrable website domain, if any. */
+  websiteDomain: string | null;
+}
+
+/** A string → account positions map that stores one position without an array (most keys have one). */
+export class PostingMap {
+  private readonly map = new Map<string, number | number[]>();
+  add(key: string, idx: number): void {
+    const cur = this.map.get(key);
+    if (cur === undefined) this.map.set(key, idx);
+    else if (typeof cur === 'number') {
+      if (cur !== idx) this.map.set(key, [cur, idx]);
+    } else if (!cur.includes(idx)) cur.push(idx);
+  }
+  get(key: string): readonly number[] {
+    const cur = this.map.get(key);
+    return cur === undefined ? EMPTY : typeof cur === 'number' ? [cur] : cur;
+  }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  entries(): IterableIterator<[string, number | number[]]> {
+    return this.map.entries();
+  }
+}
+const EMPTY: readonly number[] = Object.freeze([]);
+
+export interface AccountIndex {
+  accounts: IndexedAccount[];
+  byId: Map<string, number>;
+  websiteDomain: PostingMap;
+  extraDomain: PostingMap;
+  contactDomain: PostingMap;
+  /** Normalised name key (and alias keys) → accounts. */
+  nameKey: PostingMap;
+  /** Name key without generic words (`group`, `holdings`) → accounts. */
+  coreKey: PostingMap;
+  /** Initialisms of multi-word names → accounts. */
+  acronym: PostingMap;
+  /** Labels of website and extra domains (`bootstrapcdn` for bootstrapcdn.com) → accounts. */
+  domainLabel: PostingMap;
+  duns: PostingMap;
+  /** Members of each hierarchy, keyed by root position. Only hierarchies with more than one member. */
+  members: Map<number, number[]>;
+  /** Name keys of each account (for fuzzy scoring), aligned with `fuzzyEntries`. */
+  fuzzyKeys: string[];
+  fuzzyOwners: number[];
+  /** Blocking key → positions in fuzzyKeys. */
+  fuzzyBlocks: PostingMap;
+  /** Parent-link cycles found, each as the account ids on the cycle. */
+  cycles: string[][];
+  /** Accounts whose parent id names no account (treated as top-level). */
+  danglingParents: { accountId: string; parentAccountId: string }[];
+  /** Account ids that appeared more than once (the first row wins). */
+  duplicateIds: string[];
+}
+
+export interface BuildIndexOptions {
+  /** Free-mail/disposable check for contacts' e-mail domains. */
+  isFreeMail: (domain: string) => boolean;
+}
+
+/** Blocking keys of a name key for fuzzy search: its first and its last three characters. */
+export function fuzzyBlockKeys(key: string): string[] {
+  if (key.length < 3) return [];
+  return ['^' + key.slice(0, 3), '$' + key.slice(-3)];
+}
+
+export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
+  const index: AccountIndex = {
+    accounts: [],
+    byId: new Map(),
+    websiteDomain: new PostingMap(),
+    extraDomain: new PostingMap(),
+    contactDomain: new PostingMap(),
+    nameKey: new PostingMap(),
+    coreKey: new PostingMap(),
+    acronym: new PostingMap(),
+    domainLabel: new PostingMap(),
+    duns: new PostingMap(),
+    members: new Map(),
+    fuzzyKeys: [],
+    fuzzyOwners: [],
+    fuzzyBlocks: new PostingMap(),
+    cycles: [],
+    danglingParents: [],
+    duplicateIds: [],
+  };
+  const parentIds: (string | null)[] = [];
+  for (const r of records) {
+    const id = String(r.accountId ?? '').trim();
+    if (id === '') continue;
+    if (index.byId.has(id)) {
+      index.duplicateIds.push(id);
+      continue;
+    }
+    const idx = index.accounts.length;
+    index.byId.set(id, idx);
+    const site = websiteDomains(r.website)[0] ?? null;
+    index.accounts.push({
+      accountId: id,
+      name: r.name ?? '',
+      country: normalizeCountry(r.country),
+      duns: normalizeDuns(r.duns),
+      parent: -1,
+      root: idx,
+      depth: 0,
+      websiteDomain: site?.domain ?? null,
+    });
+    parentIds.push(r.parentAccountId ? String(r.parentAccountId).trim() || null : null);
+
+    if (site) {
+      index.websiteDomain.add(site.domain, idx);
+      index.domainLabel.add(site.label, idx);
+    }
+    for (const d of r.domains ?? []) {
+      for (const h of websiteDomains(d)) {
+        index.extraDomain.add(h.domain, idx);
+        index.domainLabel.add(h.label, idx);
+      }
+    }
+    for (const c of r.contactEmails ?? []) {
+      for (const part of splitList(c)) {
+        const domain = part.includes('@') ? parseEmails(part)[0]?.domain : normalizeHost(part)?.domain;
+        if (domain && !opts.isFreeMail(domain)) index.contactDomain.add(domain, idx);
+      }
+    }
+    const duns = index.accounts[idx]!.duns;
+    if (duns) index.duns.add(duns, idx);
+    for (const [n, isAlias] of [[r.name, false], ...(r.aliases ?? []).map((a) => [a, true] as const)] as const) {
+      const nn = normalizeCompanyName(n);
+      if (nn.key === '') continue;
+      index.nameKey.add(nn.key, idx);
+      index.coreKey.add(nn.core, idx);
+      if (!isAlias) for (const a of nn.acronyms) index.acronym.add(a, idx);
+      const f = index.fuzzyKeys.length;
+      index.fuzzyKeys.push(nn.key);
+      index.fuzzyOwners.push(idx);
+      for (const b of fuzzyBlockKeys(nn.key)) index.fuzzyBlocks.add(b, f);
+    }
+  }
+  resolveHierarchy(index, parentIds);
+  return index;
+}
+
+export function normalizeDuns(v: string | null | undefined): string | null {
+  if (!v) return null;
+  const d = String(v).replace(/\D/g, '');
+  return d === '' ? null : d.padStart(9, '0');
+}
+
+/**
+ * Ultimate parent and depth of every account, iteratively (deep chains cannot overflow the stack).
+ * A cycle's members become one hierarchy rooted at the smallest account id on it, all at depth 0, so
+ * none of them is "top-most" over another and a choice among them goes to review.
+ */
+function resolveHierarchy(index: AccountIndex, parentIds: (string | null)[]): void {
+  const n = index.accounts.length;
+  const state = new Uint8Array(n); // 0 new, 1 on the current path, 2 done
+  for (let i = 0; i < n; i++) {
+    const pid = parentIds[i];
+    if (!pid) continue;
+    const p = index.byId.get(pid);
+    const acc = index.accounts[i]!;
+    if (p === undefined) index.danglingParents.push({ accountId: acc.accountId, parentAccountId: pid });
+    else if (p !== i) acc.parent = p;
+  }
+  const path: number[] = [];
+  for (let start = 0; start < n; start++) {
+    if (state[start] === 2) continue;
+    path.length = 0;
+    let cur = start;
+    while (cur !== -1 && state[cur] === 0) {
+      state[cur] = 1;
+      path.push(cur);
+      cur = index.accounts[cur]!.parent;
+    }
+    let next: number; // the first account above the path whose root/depth is final
+    if (cur !== -1 && state[cur] === 1) {
+      const at = path.indexOf(cur);
+      const cycle = path.slice(at);
+      path.length = at;
+      const ids = cycle.map((c) => index.accounts[c]!.accountId);
+      index.cycles.push(ids);
+      const sorted = [...cycle].sort((a, b) => cmp(index.accounts[a]!.accountId, index.accounts[b]!.accountId));
+      const root = sorted[0]!;
+      for (const c of cycle) {
+        const acc = index.accounts[c]!;
+        acc.root = root;
+        acc.depth = 0;
+        acc.parent = c === root ? -1 : acc.parent;
+        state[c] = 2;
+      }
+      next = cur;
+    } else {
+      next = cur;
+    }
+    for (let k = path.length - 1; k >= 0; k--) {
+      const c = path[k]!;
+      const acc = index.accounts[c]!;
+      if (next === -1) {
+        acc.root = c;
+        acc.depth = 0;
+      } else {
+        const above = index.accounts[next]!;
+        acc.root = above.root;
+        acc.depth = above.depth + 1;
+      }
+      state[c] = 2;
+      next = c;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const r = index.accounts[i]!.root;
+    if (r === i && index.accounts[i]!.parent === -1) continue;
+    let list = index.members.get(r);
+    // Every non-root member reaches here once; the root opens its hierarchy's list.
+    if (!list) index.members.set(r, (list = [r]));
+    if (i !== r) list.push(i);
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** All accounts of the hierarchy that `idx` belongs to (itself alone when it has none). */
+export function hierarchyMembers(index: AccountIndex, idx: number): readonly number[] {
+  return index.members.get(index.accounts[idx]!.root) ?? [idx];
+}

@@ -1,0 +1,119 @@
+/**
+ * Websites and hosts → the registrable domain that identifies the company owning them.
+ *
+ * `https://EU.Shop.Acme.co.uk:8443/path?q#x`, `www.acme.co.uk.` and `acme.co.uk` are all `acme.co.uk`.
+ * Private suffixes count (github.io, herokuapp.com, myshopify.com, …): `jane.github.io` belongs to Jane,
+ * never to GitHub, so its registrable domain is `jane.github.io` and it is flagged as a shared host.
+ *
+ * @example
+ *   normalizeHost('https://www.Acme.co.uk/en?x=1').domain   // 'acme.co.uk'
+ *   normalizeHost('münchen.de').domain                      // 'xn--mnchen-3ya.de'
+ *   normalizeHost('peak.netlify.app').sharedHost            // true
+ */
+import { domainToASCII } from 'node:url';
+import { parse } from 'tldts';
+
+export interface NormalizedHost {
+  /** The ASCII (punycode) host without `www.`, port or trailing dot. */
+  host: string;
+  /** The registrable domain (eTLD+1, private suffixes included). */
+  domain: string;
+  /** `domain` without its public suffix, hyphens removed: `bootstrap-cdn.com` → `bootstrapcdn`. */
+  label: string;
+  /** True when the public suffix is a private one (a shared hosting platform). */
+  sharedHost: boolean;
+  /** The public suffix (`co.uk`; for a shared host the platform's domain, `github.io`). */
+  suffix: string;
+}
+
+/**
+ * Sub-domain labels that name a service or locale of a site rather than a customer: `en.appspot.com` is
+ * most likely the platform's own page, `peakworks2.netlify.app` a customer's.
+ */
+export const SERVICE_LABELS: ReadonlySet<string> = new Set([
+  'www', 'en', 'de', 'fr', 'es', 'it', 'nl', 'pt', 'jp', 'cn', 'uk', 'us', 'eu', 'asia', 'global', 'intl',
+  'mail', 'email', 'webmail', 'app', 'apps', 'api', 'blog', 'shop', 'store', 'portal', 'docs', 'help',
+  'support', 'status', 'cdn', 'static', 'm', 'mobile', 'my', 'login', 'account', 'accounts', 'admin',
+  'dev', 'developer', 'developers', 'cloud', 'news', 'console', 'dashboard', 'go', 'info', 'about',
+]);
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+const ASCII_HOST = /^[a-z0-9.-]+$/;
+const WWW = /^www\d{0,3}\./;
+
+/**
+ * Extracts the host from anything a person may type in a website field: a URL with or without scheme,
+ * a bare host, `//host`, `user@host` credentials. Returns '' when there is none.
+ */
+export function extractHost(input: string): string {
+  let s = input.trim();
+  if (s === '') return '';
+  s = s.replace(SCHEME, '').replace(/^\/\//, '');
+  // Cut the path, query and fragment first, so an `@` in a query string is not read as credentials.
+  const cut = s.search(/[/?#\\\s]/);
+  if (cut >= 0) s = s.slice(0, cut);
+  const at = s.lastIndexOf('@');
+  if (at >= 0) s = s.slice(at + 1);
+  if (s.startsWith('[')) return ''; // IPv6 literal: no company behind it
+  s = s.replace(/:\d*$/, '');
+  return s;
+}
+
+/**
+ * Normalises one host or URL. Returns null when there is no registrable domain (empty, an IP address,
+ * `localhost`, a bare public suffix such as `co.uk`).
+ */
+export function normalizeHost(input: string | null | undefined): NormalizedHost | null {
+  if (!input) return null;
+  let host = extractHost(input).toLowerCase().replace(/\.+$/, '');
+  if (host === '') return null;
+  if (!ASCII_HOST.test(host)) {
+    // IDN (and full-width dots, uppercase in other scripts): WHATWG's IDNA mapping gives the one punycode form.
+    host = domainToASCII(host);
+    if (host === '') return null;
+  }
+  host = host.replace(WWW, '');
+  const p = parse(host, { allowPrivateDomains: true, extractHostname: false });
+  if (p.isIp) return null;
+  let domain = p.domain;
+  const suffix = p.publicSuffix ?? '';
+  if (!domain) {
+    // The host IS a private suffix (`github.io`, `blogspot.com`): that is the platform's own site,
+    // owned by the platform's company.
+    if (p.isPrivate && suffix === host) {
+      const icann = parse(host, { allowPrivateDomains: false, extractHostname: false });
+      if (!icann.domain) return null;
+      return { host, domain: host, label: labelOf(host, icann.publicSuffix ?? ''), sharedHost: false, suffix: icann.publicSuffix ?? '' };
+    }
+    return null;
+  }
+  return { host, domain, label: labelOf(domain, suffix), sharedHost: p.isPrivate === true, suffix };
+}
+
+function labelOf(domain: string, suffix: string): string {
+  const bare = suffix && domain.endsWith('.' + suffix) ? domain.slice(0, -suffix.length - 1) : domain;
+  return bare.replace(/[-.]/g, '');
+}
+
+/** Splits a field that may hold several URLs/hosts (`a.com; b.com`, `a.com, b.com`). */
+export function splitList(value: string | null | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(/[;,|\s]+/)
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+/** The registrable domains of every host in a website-like field (deduplicated, in order). */
+export function websiteDomains(value: string | null | undefined): NormalizedHost[] {
+  const out: NormalizedHost[] = [];
+  const seen = new Set<string>();
+  for (const part of splitList(value)) {
+    const h = normalizeHost(part);
+    if (h && !seen.has(h.domain)) {
+      seen.add(h.domain);
+      out.push(h);
+    }
+  }
+  return out;
+}

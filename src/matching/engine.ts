@@ -1,0 +1,531 @@
+/**
+ * The matching core: pure, no I/O. Rules run in the policy's order, strongest evidence first; the first
+ * rule that proposes any account decides. Its candidates are then resolved:
+ *
+ * - all in one hierarchy → the most specific account the evidence supports (hierarchy policy), unless
+ *   other evidence of the signal points only at another hierarchy (then review);
+ * - in several hierarchies → review (for fuzzy names: unless the best is far enough ahead of the rest);
+ * - a confidence under `autoMatchMinConfidence` → review.
+ *
+ * @example
+ *   const matcher = createMatcher(accounts, MatchPolicy.parse({}));
+ *   for (const s of signals) write(matcher.match(s));   // streaming: nothing retained per signal
+ *   matchSignals(accounts, signals);                     // or all at once
+ */
+import { buildAccountIndex, fuzzyBlockKeys, hierarchyMembers, type AccountIndex } from './account-index.js';
+import { normalizeDuns } from './account-index.js';
+import { normalizeCountry } from './country.js';
+import { SERVICE_LABELS, websiteDomains, splitList, type NormalizedHost } from './domain-normalize.js';
+import { freeMailChecker, looksLikeEmail, parseEmails, type FreeMailChecker } from './email-domain.js';
+import { jaroWinkler } from './fuzzy.js';
+import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
+import {
+  MatchPolicy,
+  type AccountRecord,
+  type Candidate,
+  type MatchPolicyInput,
+  type MatchResult,
+  type RuleId,
+  type SignalEvidence,
+  type SignalRecord,
+} from './types.js';
+
+/** How much each rule's evidence is worth when it alone decides (multiplied by the hit's own score). */
+export const RULE_CONFIDENCE: Readonly<Record<RuleId, number>> = {
+  duns: 0.99,
+  'website-domain': 0.98,
+  'extra-domain': 0.96,
+  'email-domain': 0.94,
+  'contact-email-domain': 0.85,
+  'name-exact': 0.92,
+  'name-core': 0.86,
+  'name-domain-label': 0.84,
+  'name-acronym': 0.7,
+  'name-fuzzy': 0.9,
+};
+
+const DOMAIN_RULES = new Set<RuleId>(['website-domain', 'extra-domain', 'email-domain', 'contact-email-domain']);
+/** Name rules weaker than an exact name: lowered when the signal's own website belongs to someone else. */
+const WEAK_NAME_RULES = new Set<RuleId>(['name-core', 'name-domain-label', 'name-acronym', 'name-fuzzy']);
+const UNKNOWN_SITE_PENALTY = 0.9;
+
+/** True when the account (or its hierarchy) holds the domain as website or extra domain. */
+function holds(ctx: Ctx, idx: number, domain: string): boolean {
+  const root = ctx.index.accounts[idx]!.root;
+  const inTree = (ids: readonly number[]): boolean => ids.some((i) => ctx.index.accounts[i]!.root === root);
+  return inTree(ctx.index.websiteDomain.get(domain)) || inTree(ctx.index.extraDomain.get(domain));
+}
+
+interface Hit {
+  idx: number;
+  score: number;
+  reason: string;
+}
+
+/** A signal's evidence, normalised once. */
+interface Evidence {
+  site: NormalizedHost[];
+  workEmail: string[];
+  freeEmail: string[];
+  name: NormalizedName;
+  country: string | null;
+  duns: string | null;
+}
+
+export interface Matcher {
+  readonly index: AccountIndex;
+  readonly policy: MatchPolicy;
+  match(signal: SignalRecord): MatchResult;
+}
+
+/** Builds the account index once; `match` then decides one signal at a time (streaming-friendly). */
+export function createMatcher(accounts: readonly AccountRecord[], policyInput: MatchPolicy | MatchPolicyInput = {}): Matcher {
+  const policy = MatchPolicy.parse(policyInput);
+  const freeMail = freeMailChecker({ extra: policy.email.extraFreeMailDomains, notFree: policy.email.notFreeMailDomains });
+  const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d) });
+  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map() };
+  return { index, policy, match: (s) => matchOne(ctx, s) };
+}
+
+/**
+ * Matches every signal against the accounts. Pure: same input, same output, no I/O.
+ *
+ * @example
+ *   matchSignals(
+ *     [{ accountId: 'A1', name: 'Acme Inc', website: 'acme.com' }],
+ *     [{ signalId: 'S1', email: 'jo@acme.com' }, { signalId: 'S2', email: 'jo@gmail.com' }],
+ *   ).map((r) => r.status)   // ['matched', 'unmatched']
+ */
+export function matchSignals(
+  accounts: readonly AccountRecord[],
+  signals: Iterable<SignalRecord>,
+  policy: MatchPolicy | MatchPolicyInput = {},
+): MatchResult[] {
+  const m = createMatcher(accounts, policy);
+  const out: MatchResult[] = [];
+  for (const s of signals) out.push(m.match(s));
+  return out;
+}
+
+interface Ctx {
+  index: AccountIndex;
+  policy: MatchPolicy;
+  freeMail: FreeMailChecker;
+  /** root → country → members with that country (only for hierarchies with several members). */
+  countryCache: Map<number, Map<string, number[]>>;
+}
+
+function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
+  const site: NormalizedHost[] = [];
+  const emails: string[] = [];
+  for (const part of splitList(s.website)) {
+    // An address pasted into the website field is e-mail evidence (free-mail rules apply), not a site.
+    if (looksLikeEmail(part)) emails.push(part);
+    else site.push(...websiteDomains(part));
+  }
+  const workEmail: string[] = [];
+  const freeEmail: string[] = [];
+  for (const e of [...parseEmails(s.email), ...emails.flatMap((x) => parseEmails(x))]) {
+    const list = ctx.freeMail.isFree(e.host.host) || ctx.freeMail.isFree(e.domain) ? freeEmail : workEmail;
+    if (!list.includes(e.domain)) list.push(e.domain);
+  }
+  return {
+    site: dedupeHosts(site),
+    workEmail,
+    freeEmail,
+    name: normalizeCompanyName(s.companyName),
+    country: normalizeCountry(s.country),
+    duns: normalizeDuns(s.duns),
+  };
+}
+
+function dedupeHosts(hosts: NormalizedHost[]): NormalizedHost[] {
+  if (hosts.length < 2) return hosts;
+  const seen = new Set<string>();
+  return hosts.filter((h) => (seen.has(h.domain) ? false : (seen.add(h.domain), true)));
+}
+
+function runRule(ctx: Ctx, rule: RuleId, ev: Evidence): Hit[] {
+  const { index, policy } = ctx;
+  const hits: Hit[] = [];
+  const add = (ids: readonly number[], score: number, reason: string): void => {
+    for (const idx of ids) if (!hits.some((h) => h.idx === idx)) hits.push({ idx, score, reason });
+  };
+  switch (rule) {
+    case 'duns':
+      if (policy.duns === 'precedence' && ev.duns) add(index.duns.get(ev.duns), 1, `DUNS ${ev.duns} is equal`);
+      break;
+    case 'website-domain':
+      for (const h of ev.site) add(index.websiteDomain.get(h.domain), 1, `website ${h.domain} is the account's website`);
+      break;
+    case 'extra-domain':
+      for (const h of ev.site) add(index.extraDomain.get(h.domain), 1, `website ${h.domain} is one of the account's domains`);
+      break;
+    case 'email-domain':
+      for (const d of ev.workEmail) {
+        add(index.websiteDomain.get(d), 1, `e-mail domain ${d} is the account's website`);
+        add(index.extraDomain.get(d), 1, `e-mail domain ${d} is one of the account's domains`);
+      }
+      break;
+    case 'contact-email-domain':
+      for (const d of [...ev.site.map((h) => h.domain), ...ev.workEmail])
+        add(index.contactDomain.get(d), 1, `${d} is the e-mail domain of the account's contacts`);
+      break;
+    case 'name-exact':
+      if (ev.name.key.length >= 2) add(index.nameKey.get(ev.name.key), 1, `name "${ev.name.key}" is equal`);
+      break;
+    case 'name-core':
+      if (ev.name.core.length >= 3) add(index.coreKey.get(ev.name.core), 1, `name "${ev.name.core}" is equal without generic words`);
+      break;
+    case 'name-domain-label':
+      if (ev.name.key.length >= 4)
+        add(index.domainLabel.get(ev.name.key), 1, `name "${ev.name.key}" is the name of one of the account's domains`);
+      break;
+    case 'name-acronym': {
+      const k = ev.name.key;
+      if (ev.name.tokens.length === 1 && k.length >= 2 && k.length <= 6 && /^[a-z0-9]+$/.test(k))
+        add(index.acronym.get(k), 1, `name "${k}" is the initialism of the account's name`);
+      for (const a of ev.name.acronyms) add(index.nameKey.get(a), 1, `the initialism "${a}" of the name is the account's name`);
+      break;
+    }
+    case 'name-fuzzy':
+      return fuzzyHits(ctx, ev.name);
+  }
+  return hits;
+}
+
+/** Fuzzy names: the best score per account, over the blocks the name falls in; only scores worth review. */
+function fuzzyHits(ctx: Ctx, name: NormalizedName): Hit[] {
+  const { index, policy } = ctx;
+  const key = name.key;
+  if (key.length < policy.fuzzy.minLength) return [];
+  const best = new Map<number, number>();
+  const seen = new Set<number>();
+  for (const b of fuzzyBlockKeys(key)) {
+    const block = index.fuzzyBlocks.get(b);
+    if (block.length > policy.fuzzy.maxBlockSize) continue;
+    for (const f of block) {
+      if (seen.has(f)) continue;
+      seen.add(f);
+      const other = index.fuzzyKeys[f]!;
+      if (other.length < policy.fuzzy.minLength) continue;
+      const score = jaroWinkler(key, other);
+      if (score < policy.fuzzy.reviewThreshold) continue;
+      const owner = index.fuzzyOwners[f]!;
+      if ((best.get(owner) ?? 0) < score) best.set(owner, score);
+    }
+  }
+  return [...best].map(([idx, score]) => ({
+    idx,
+    score,
+    reason: `name "${key}" is similar to "${normalizeCompanyName(index.accounts[idx]!.name).key}" (${score.toFixed(3)})`,
+  }));
+}
+
+/** Accounts of one hierarchy by country, computed once per hierarchy. */
+function membersWithCountry(ctx: Ctx, anyIdx: number, country: string): readonly number[] {
+  const root = ctx.index.accounts[anyIdx]!.root;
+  let byCountry = ctx.countryCache.get(root);
+  if (!byCountry) {
+    byCountry = new Map();
+    for (const m of hierarchyMembers(ctx.index, anyIdx)) {
+      const c = ctx.index.accounts[m]!.country;
+      if (!c) continue;
+      const list = byCountry.get(c);
+      if (list) list.push(m);
+      else byCountry.set(c, [m]);
+    }
+    ctx.countryCache.set(root, byCountry);
+  }
+  return byCountry.get(country) ?? [];
+}
+
+interface Decision {
+  status: 'matched' | 'review';
+  winner: number;
+  confidence: number;
+  /** Why the winner won (hierarchy step), or why it is review. */
+  note: string;
+  losers: Candidate[];
+  ranked: Candidate[];
+}
+
+function label(ctx: Ctx, idx: number): string {
+  const a = ctx.index.accounts[idx]!;
+  return `${a.accountId} (${a.name})`;
+}
+
+function toCandidate(ctx: Ctx, rule: RuleId, h: Hit, reason?: string): Candidate {
+  return {
+    accountId: ctx.index.accounts[h.idx]!.accountId,
+    rule,
+    score: round(RULE_CONFIDENCE[rule] * h.score),
+    reason: reason ?? h.reason,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** Resolves one rule's hits to a decision, or null when the rule's hits are not worth anything. */
+function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | null {
+  const { index, policy } = ctx;
+  const acc = index.accounts;
+  // Rank: score, then country agreement, then shallower in its hierarchy, then id (deterministic).
+  hits.sort(
+    (a, b) =>
+      b.score - a.score ||
+      Number(acc[b.idx]!.country === ev.country) - Number(acc[a.idx]!.country === ev.country) ||
+      acc[a.idx]!.depth - acc[b.idx]!.depth ||
+      (acc[a.idx]!.accountId < acc[b.idx]!.accountId ? -1 : 1),
+  );
+  const review = (note: string, list: Hit[] = hits): Decision => ({
+    status: 'review',
+    winner: -1,
+    confidence: round(RULE_CONFIDENCE[rule] * list[0]!.score),
+    note,
+    losers: [],
+    ranked: list.slice(0, 10).map((h) => toCandidate(ctx, rule, h)),
+  });
+
+  let group = hits;
+  const roots = new Set(hits.map((h) => acc[h.idx]!.root));
+  if (rule === 'name-fuzzy') {
+    const top = hits[0]!;
+    const topRoot = acc[top.idx]!.root;
+    const runnerUp = hits.find((h) => acc[h.idx]!.root !== topRoot);
+    const margin = top.score - (runnerUp?.score ?? 0);
+    if (top.score < policy.fuzzy.autoThreshold) return review(`best name similarity ${top.score.toFixed(3)} is below ${policy.fuzzy.autoThreshold}`);
+    if (runnerUp && margin < policy.fuzzy.margin)
+      return review(`best name similarity ${top.score.toFixed(3)} is within ${policy.fuzzy.margin} of ${label(ctx, runnerUp.idx)}`);
+    group = hits.filter((h) => acc[h.idx]!.root === topRoot);
+  } else if (roots.size > 1) {
+    return review(`${rule} points at ${roots.size} unrelated accounts`);
+  }
+
+  // One hierarchy: the most specific account the evidence supports.
+  const groupIdx = group.map((h) => h.idx);
+  let winner = -1;
+  let note = '';
+  const resolve = policy.hierarchy.resolve;
+  if (resolve === 'most-specific' && ev.country && hierarchyMembers(index, groupIdx[0]!).length > 1) {
+    const local = membersWithCountry(ctx, groupIdx[0]!, ev.country);
+    if (local.length === 1) {
+      winner = local[0]!;
+      note = `country ${ev.country} picks ${label(ctx, winner)}, the hierarchy's only ${ev.country} account`;
+    } else if (local.length > 1) {
+      // Several accounts in that country (a parent and its local subsidiary both in GB): the most specific
+      // one the evidence supports is the single deepest, when there is one.
+      const maxDepth = Math.max(...local.map((i) => acc[i]!.depth));
+      const deepest = local.filter((i) => acc[i]!.depth === maxDepth);
+      if (deepest.length === 1) {
+        winner = deepest[0]!;
+        note = `country ${ev.country} picks ${label(ctx, winner)}, the most specific of the hierarchy's ${local.length} ${ev.country} accounts`;
+      }
+    }
+  }
+  if (winner === -1) {
+    if (resolve === 'review' && group.length > 1) return review(`${group.length} accounts of one hierarchy hold the evidence`, group);
+    const minDepth = Math.min(...groupIdx.map((i) => acc[i]!.depth));
+    const top = groupIdx.filter((i) => acc[i]!.depth === minDepth);
+    if (top.length > 1) return review(`${top.length} accounts at the same level of one hierarchy hold the evidence`, group);
+    winner = top[0]!;
+    if (group.length > 1) note = `top-most of ${group.length} accounts of one hierarchy holding the evidence`;
+  }
+  const winHit = group.find((h) => h.idx === winner);
+  let confidence = round(RULE_CONFIDENCE[rule] * (winHit?.score ?? group[0]!.score));
+  if (WEAK_NAME_RULES.has(rule) && ev.site.length > 0 && !ev.site.some((h) => holds(ctx, winner, h.domain))) {
+    // The signal names its own website and the account does not hold it: a name that only resembles the
+    // account's is not enough on its own.
+    confidence = round(confidence * UNKNOWN_SITE_PENALTY);
+    note = `${note ? note + '; ' : ''}the signal's website ${ev.site[0]!.domain} is not the account's, confidence lowered`;
+  }
+  const losers = hits
+    .filter((h) => h.idx !== winner)
+    .slice(0, 10)
+    .map((h) =>
+      toCandidate(
+        ctx,
+        rule,
+        h,
+        acc[h.idx]!.root === acc[winner]!.root
+          ? `${h.reason}; same hierarchy, ${label(ctx, winner)} is more specific`
+          : `${h.reason}; lower score`,
+      ),
+    );
+  if (confidence < policy.autoMatchMinConfidence) {
+    const ranked = [{ idx: winner, score: winHit?.score ?? group[0]!.score, reason: winHit?.reason ?? note }, ...hits.filter((h) => h.idx !== winner)];
+    return { ...review(`confidence ${confidence} is below ${policy.autoMatchMinConfidence}`, ranked) };
+  }
+  return { status: 'matched', winner, confidence, note, losers, ranked: [] };
+}
+
+/** Other evidence that contradicts a domain decision: it points only at other hierarchies. */
+function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] {
+  const { index, policy } = ctx;
+  const root = index.accounts[winner]!.root;
+  const out: Hit[] = [];
+  const check = (hits: Hit[]): void => {
+    if (hits.length > 0 && !hits.some((h) => index.accounts[h.idx]!.root === root)) out.push(...hits);
+  };
+  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule)) check(runRule(ctx, 'name-exact', ev));
+  if (rule === 'email-domain') {
+    check([...runRule(ctx, 'website-domain', ev), ...runRule(ctx, 'extra-domain', ev)]);
+  } else if (rule === 'website-domain' || rule === 'extra-domain') {
+    check(runRule(ctx, 'email-domain', ev));
+  }
+  return out;
+}
+
+function publicEvidence(ev: Evidence): SignalEvidence {
+  return {
+    websiteDomains: ev.site.map((h) => h.domain),
+    sharedHostDomains: ev.site.filter((h) => h.sharedHost).map((h) => h.domain),
+    emailDomains: ev.workEmail,
+    freeMailDomains: ev.freeEmail,
+    nameKey: ev.name.key,
+    country: ev.country,
+    duns: ev.duns,
+  };
+}
+
+function describeEvidence(ev: Evidence): string {
+  const parts: string[] = [];
+  if (ev.site.length) parts.push(`website ${ev.site.map((h) => h.domain + (h.sharedHost ? ' (shared host)' : '')).join(', ')}`);
+  if (ev.workEmail.length) parts.push(`e-mail domain ${ev.workEmail.join(', ')}`);
+  if (ev.freeEmail.length) parts.push(`free-mail ${ev.freeEmail.join(', ')} (no evidence)`);
+  if (ev.name.key) parts.push(`name "${ev.name.key}"`);
+  if (ev.country) parts.push(`country ${ev.country}`);
+  if (ev.duns) parts.push(`DUNS ${ev.duns}`);
+  return parts.length ? parts.join('; ') : 'no usable evidence';
+}
+
+function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
+  const { index, policy } = ctx;
+  const ev = extractEvidence(ctx, s);
+  const signalId = String(s.signalId);
+  const dunsExcluded = (idx: number): boolean => {
+    if (policy.duns !== 'precedence' || !ev.duns) return false;
+    const d = index.accounts[idx]!.duns;
+    return d !== null && d !== ev.duns;
+  };
+
+  for (const rule of policy.rules) {
+    const hits = runRule(ctx, rule, ev).filter((h) => !dunsExcluded(h.idx));
+    if (hits.length === 0) continue;
+    const d = decide(ctx, rule, hits, ev);
+    if (!d) continue;
+    if (d.status === 'review') {
+      return {
+        signalId,
+        status: 'review',
+        accountId: null,
+        rule,
+        confidence: d.confidence,
+        candidates: d.ranked,
+        explanation: `review by ${rule}: ${d.note}. Evidence: ${describeEvidence(ev)}. Candidates: ${d.ranked
+          .map((c) => `${c.accountId} — ${c.reason}`)
+          .join(' | ')}`,
+        evidence: publicEvidence(ev),
+      };
+    }
+    const conflict = conflicts(ctx, rule, d.winner, ev).filter((h) => !dunsExcluded(h.idx));
+    const winnerAcc = index.accounts[d.winner]!;
+    const winHit = hits.find((h) => h.idx === d.winner);
+    const why = winHit ? winHit.reason : `evidence lands in its hierarchy (${hits[0]!.reason} for ${label(ctx, hits[0]!.idx)})`;
+    if (conflict.length > 0) {
+      const ranked: Candidate[] = [
+        { accountId: winnerAcc.accountId, rule, score: d.confidence, reason: why },
+        ...conflict.slice(0, 9).map((h) => toCandidate(ctx, 'name-exact', h)),
+      ];
+      return {
+        signalId,
+        status: 'review',
+        accountId: null,
+        rule,
+        confidence: d.confidence,
+        candidates: ranked,
+        explanation: `review: ${rule} picks ${label(ctx, d.winner)} but other evidence points at another company. Evidence: ${describeEvidence(ev)}. Candidates: ${ranked
+          .map((c) => `${c.accountId} — ${c.reason}`)
+          .join(' | ')}`,
+        evidence: publicEvidence(ev),
+      };
+    }
+    const beat = d.losers.length ? `; beat ${d.losers.map((c) => `${c.accountId} (${c.reason})`).join(', ')}` : '';
+    return {
+      signalId,
+      status: 'matched',
+      accountId: winnerAcc.accountId,
+      rule,
+      confidence: d.confidence,
+      candidates: d.losers,
+      explanation: `${rule}: ${why}${d.note ? `; ${d.note}` : ''} → ${label(ctx, d.winner)}${beat}. Evidence: ${describeEvidence(ev)}`,
+      evidence: publicEvidence(ev),
+    };
+  }
+
+  // Nothing decided. A free-mail address on an account's own domain (x@yahoo.com, Yahoo an account) is
+  // most likely a private mailbox, but may be an employee: a person decides, the engine never does.
+  if (policy.email.freeMailOwnedByAccount === 'review' && ev.freeEmail.length > 0) {
+    const hits: Hit[] = [];
+    for (const d of ev.freeEmail)
+      for (const idx of [...index.websiteDomain.get(d), ...index.extraDomain.get(d)])
+        if (!hits.some((h) => h.idx === idx) && !dunsExcluded(idx))
+          hits.push({ idx, score: 1, reason: `free-mail address on ${d}, the account's own domain: maybe an employee, maybe a private mailbox` });
+    if (hits.length > 0) {
+      const ranked = hits.slice(0, 10).map((h) => toCandidate(ctx, 'email-domain', h));
+      return {
+        signalId,
+        status: 'review',
+        accountId: null,
+        rule: 'email-domain',
+        confidence: ranked[0]!.score,
+        candidates: ranked,
+        explanation: `review: only a free-mail address, whose domain is an account's own. Evidence: ${describeEvidence(ev)}. Candidates: ${ranked
+          .map((c) => `${c.accountId} — ${c.reason}`)
+          .join(' | ')}`,
+        evidence: publicEvidence(ev),
+      };
+    }
+  }
+  // `en.appspot.com` when App Engine is an account: probably the platform's own page, but a customer could
+  // have picked that name. A person decides; a customer's site on a shared host never matches the host.
+  const platformHits: Hit[] = [];
+  for (const h of ev.site) {
+    if (!h.sharedHost) continue;
+    const sub = h.domain.slice(0, -h.suffix.length - 1);
+    if (!SERVICE_LABELS.has(sub)) continue;
+    for (const idx of [...index.websiteDomain.get(h.suffix), ...index.extraDomain.get(h.suffix)])
+      if (!platformHits.some((x) => x.idx === idx) && !dunsExcluded(idx))
+        platformHits.push({ idx, score: 1, reason: `${h.host} is on the shared host ${h.suffix}, the account's own domain; "${sub}" looks like the platform's own page` });
+  }
+  if (platformHits.length > 0) {
+    const ranked = platformHits.slice(0, 10).map((h) => toCandidate(ctx, 'website-domain', h));
+    return {
+      signalId,
+      status: 'review',
+      accountId: null,
+      rule: 'website-domain',
+      confidence: ranked[0]!.score,
+      candidates: ranked,
+      explanation: `review: a site on a shared host that is an account's own domain. Evidence: ${describeEvidence(ev)}. Candidates: ${ranked
+        .map((c) => `${c.accountId} — ${c.reason}`)
+        .join(' | ')}`,
+      evidence: publicEvidence(ev),
+    };
+  }
+  const shared = ev.site.filter((h) => h.sharedHost).map((h) => h.domain);
+  return {
+    signalId,
+    status: 'unmatched',
+    accountId: null,
+    rule: null,
+    confidence: 0,
+    candidates: [],
+    explanation: `no rule found an account. Evidence: ${describeEvidence(ev)}${
+      shared.length ? `. ${shared.join(', ')} is on a shared host: the customer owns it, not the host's company` : ''
+    }`,
+    evidence: publicEvidence(ev),
+  };
+}

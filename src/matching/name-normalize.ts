@@ -1,0 +1,140 @@
+/**
+ * Company names → comparable keys. `ACME, Inc.`, `Acme Inc`, `acme` and `Ácme GmbH` share the key `acme`;
+ * `33 Across` and `33Across` share `33across`; `Procter & Gamble` and `Procter and Gamble` share
+ * `proctergamble`. Legal forms are removed at the end (and a few at the start) in many languages; generic
+ * organisation words (`Group`, `Holdings`, `Foundation`) only from the secondary `core` key, because they
+ * sometimes are the distinguishing part.
+ *
+ * @example
+ *   normalizeCompanyName('Samsung,  S.A.').key          // 'samsung'
+ *   normalizeCompanyName('Neodata Group Limited').core  // 'neodata'
+ *   normalizeCompanyName('International Business Machines Corp.').acronyms  // ['ibm']
+ */
+
+export interface NormalizedName {
+  /** Tokens after folding and legal-form removal. */
+  tokens: string[];
+  /** Tokens joined without spaces: the exact-match key. '' when the name is empty. */
+  key: string;
+  /** `key` without generic organisation words (`group`, `holdings`, …); equals `key` when none. */
+  core: string;
+  /** Initialisms of multi-word names (with and without small words), e.g. `gfk` for Growth from Knowledge. */
+  acronyms: string[];
+}
+
+/** Letters that NFKD does not decompose into a base letter plus marks. */
+const SPECIAL_FOLDS: Record<string, string> = {
+  ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i', ħ: 'h', ŧ: 't', ĸ: 'k',
+};
+const SPECIAL_RE = new RegExp(`[${Object.keys(SPECIAL_FOLDS).join('')}]`, 'g');
+
+/** Lowercase, accents removed, compatibility forms folded (full-width letters, ligatures). */
+export function foldUnicode(s: string): string {
+  return s
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .replace(SPECIAL_RE, (c) => SPECIAL_FOLDS[c] ?? c);
+}
+
+/**
+ * Legal forms, as token sequences after folding, punctuation removal and merging of single letters
+ * (`S.A.` → `sa`, `s.r.o.` → `sro`, `sp. z o.o.` → `sp zoo`). Removed repeatedly from the end.
+ */
+const LEGAL_SUFFIXES: string[][] = [
+  // English-speaking
+  'inc', 'incorporated', 'corp', 'corporation', 'co', 'company', 'cos', 'ltd', 'limited', 'llc', 'llp', 'lp',
+  'plc', 'pllc', 'pc', 'lc', 'pty', 'pvt', 'pte', 'private', 'unlimited',
+  // German-speaking
+  'gmbh', 'ag', 'kg', 'kgaa', 'ohg', 'ug', 'ev', 'mbh', 'se', 'gesmbh',
+  // French, Belgian, Swiss, Luxembourgish
+  'sa', 'sas', 'sasu', 'sarl', 'eurl', 'sca', 'snc', 'sci', 'sprl', 'scrl', 'bvba',
+  // Italian, Spanish, Portuguese, Brazilian, Latin American
+  'spa', 'srl', 'srls', 'sapa', 'sl', 'slu', 'lda', 'ltda', 'eireli', 'sab', 'saa', 'sac', 'cv',
+  // Dutch, Nordic
+  'bv', 'nv', 'vof', 'ab', 'publ', 'oy', 'oyj', 'as', 'asa', 'aps', 'hf', 'ehf', 'ans',
+  // Central/Eastern Europe, Balkans, Greece, Turkey
+  'sro', 'kft', 'zrt', 'nyrt', 'bt', 'doo', 'dd', 'ad', 'ood', 'eood', 'ae', 'epe', 'sti', 'spzoo', 'zoo',
+  'ooo', 'oao', 'zao', 'pao', 'ао', 'ооо', 'оао', 'зао', 'пао',
+  // Asia-Pacific
+  'kk', 'gk', 'yk', 'bhd', 'berhad', 'tbk', 'jsc', 'pjsc', 'ojsc', 'cjsc',
+].map((s) => [s]).concat(
+  [
+    'pty ltd', 'pvt ltd', 'pte ltd', 'private limited', 'co ltd', 'co inc', 'co llc', 'sdn bhd', 'sp zoo', 'sp k',
+    'sa de cv', 'sab de cv', 's de rl', 's de rl de cv', 'kabushiki kaisha', 'kabushikigaisha', 'godo kaisha',
+    'anonim sirketi', 'ltd sti', 'ltd sirketi', 'limited liability company', 'public limited company',
+    'aktiengesellschaft', 'gesellschaft mbh',
+  ].map((s) => s.split(' ')),
+);
+/** Legal forms some countries put in front of the name (`PT Astra`, `OOO Yandex`). */
+const LEGAL_PREFIXES = new Set(['pt', 'ooo', 'oao', 'zao', 'pao', 'ооо', 'оао', 'зао', 'пао', 'ао']);
+/** CJK legal forms are written without spaces, so they are stripped as strings. */
+const CJK_LEGAL = /(股份有限公司|有限责任公司|有限責任公司|有限公司|股份公司|株式会社|合同会社|有限会社|주식회사|\(株\)|（株）|\(주\)|（주）)/g;
+
+/** Words that describe the organisation rather than name it; removed only for the `core` key. */
+const GENERIC_WORDS = new Set([
+  'the', 'group', 'groupe', 'gruppe', 'grupo', 'gruppo', 'holding', 'holdings', 'foundation', 'international',
+  'intl', 'global', 'worldwide', 'company',
+]);
+/** Small words skipped in the second acronym form (`Bank of America` → `boa` and `ba`). */
+const SMALL_WORDS = new Set(['of', 'and', 'for', 'the', 'from', 'de', 'der', 'des', 'du', 'la', 'le', 'et', 'und', 'y']);
+
+const MAX_SUFFIX_LEN = Math.max(...LEGAL_SUFFIXES.map((s) => s.length));
+const SUFFIX_SET = new Set(LEGAL_SUFFIXES.map((s) => s.join(' ')));
+
+/** Splits a folded name into tokens; consecutive single characters merge (`i b m` → `ibm`). */
+function tokenize(folded: string): string[] {
+  const raw = folded
+    // `Ask.com`, `JD.com`: a web suffix glued to the name is not part of it.
+    .replace(/(?<=[\p{L}\p{N}])\.(com|net|org|io|co|biz|info)(?![\p{L}\p{N}])/gu, ' ')
+    .replace(CJK_LEGAL, ' ')
+    .replace(/['’`´]/g, '')
+    .replace(/&|\+/g, ' and ')
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((t) => t !== '' && t !== 'and');
+  const out: string[] = [];
+  let single = '';
+  for (const t of raw) {
+    if ([...t].length === 1) {
+      single += t;
+      continue;
+    }
+    if (single) out.push(single), (single = '');
+    out.push(t);
+  }
+  if (single) out.push(single);
+  return out;
+}
+
+function stripLegal(tokens: string[]): string[] {
+  let t = tokens;
+  for (;;) {
+    let removed = false;
+    for (let n = Math.min(MAX_SUFFIX_LEN, t.length - 1); n >= 1; n--) {
+      if (SUFFIX_SET.has(t.slice(t.length - n).join(' '))) {
+        t = t.slice(0, t.length - n);
+        removed = true;
+        break;
+      }
+    }
+    if (!removed) break;
+  }
+  if (t.length > 1 && LEGAL_PREFIXES.has(t[0]!)) t = t.slice(1);
+  return t;
+}
+
+/** Normalises a company name into its comparison keys. */
+export function normalizeCompanyName(name: string | null | undefined): NormalizedName {
+  if (!name) return { tokens: [], key: '', core: '', acronyms: [] };
+  const tokens = stripLegal(tokenize(foldUnicode(name)));
+  const key = tokens.join('');
+  const coreTokens = tokens.filter((t) => !GENERIC_WORDS.has(t));
+  const core = coreTokens.length > 0 ? coreTokens.join('') : key;
+  const acronyms: string[] = [];
+  if (tokens.length >= 3) {
+    acronyms.push(tokens.map((t) => t[0]).join(''));
+    const content = tokens.filter((t) => !SMALL_WORDS.has(t));
+    if (content.length >= 2 && content.length !== tokens.length) acronyms.push(content.map((t) => t[0]).join(''));
+  }
+  return { tokens, key, core, acronyms };
+}
