@@ -55,6 +55,8 @@ export function buildProgram(runtime: Runtime): Command {
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('--no-color', 'no colours (NO_COLOR is respected too)')
     .showHelpAfterError('(add --help for usage)')
+    // Set before any subcommand is added: commander copies these settings into each subcommand.
+    .exitOverride()
     .addHelpText('after', examples([
       'partnersync init my-project',
       'partnersync run --config partnersync.yaml',
@@ -217,6 +219,5 @@ export function buildProgram(runtime: Runtime): Command {
     .option('--diff', 'show what changed against what was paid')
     .action(notYet('attribute', 'attribution issue'));
 
-  program.exitOverride();
   return program;
 }

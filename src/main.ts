@@ -34,7 +34,6 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return { out, cwd: process.cwd(), env: process.env, globals, signal: controller.signal };
     },
   });
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
   try {
     await program.parseAsync(argv);
