@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CLIENT, DEFAULT_USER, start, type SalesforceEmulator } from '../../src/emulators/salesforce/index.js';
+import { idChecksum, makeId, normalizeId } from '../../src/emulators/salesforce/salesforce-ids.js';
 
 /** Contract suite: the real jsforce 3 client against the Salesforce emulator. */
 
@@ -60,6 +61,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sf?.stop();
+});
+
+describe('record ids', () => {
+  it('uses the real 18-character checksum and key prefixes', () => {
+    // A well-known 15/18-character pair from Salesforce's documentation and forums.
+    expect(idChecksum('001D000000IqhSL')).toBe('IAZ');
+    expect(normalizeId('001D000000IqhSL')).toBe('001D000000IqhSLIAZ');
+    expect(normalizeId('001D000000IqhSLiaz')).toBe('001D000000IqhSLIAZ');
+    expect(makeId('003', 62)).toMatch(/^003Ps000000001[0-9A-Za-z]{4}$/);
+    expect(normalizeId('not-an-id')).toBeUndefined();
+  });
 });
 
 describe('OAuth2 and identity', () => {
@@ -254,7 +266,19 @@ describe('sObject CRUD and upsert', () => {
 });
 
 describe('sObject Collections', () => {
+  it('retrieves and deletes many records by id', async () => {
+    const made = await conn.sobject('Contact').create([{ LastName: 'R1' }, { LastName: 'R2' }]);
+    const ids = made.map((r) => r.id!);
+    const got = (await conn.sobject('Contact').retrieve([ids[0]!, '003Ps0000000ZZZAAA', ids[1]!], { fields: ['LastName'] })) as Array<AnyRec | null>;
+    expect(got.map((r) => r?.LastName ?? null)).toEqual(['R1', null, 'R2']);
+    const del = await conn.sobject('Contact').destroy([...ids, ids[0]!]);
+    expect(del.map((r) => r.success)).toEqual([true, true, false]);
+    expect((del[2] as AnyRec).errors[0].statusCode).toBe('ENTITY_IS_DELETED');
+    expect(sf.calls('collections-delete')).toBe(1);
+  });
+
   it('creates and updates many records with per-record results', async () => {
+    const [creates, updates] = [sf.calls('collections-create'), sf.calls('collections-update')];
     const res = await conn.sobject('Contact').create([{ LastName: 'One' }, { FirstName: 'NoLast' }, { LastName: 'Two', Email: 'not-an-email' }]);
     expect(res[0]).toMatchObject({ success: true });
     expect(res[1]).toEqual({ success: false, errors: [{ statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [LastName]', fields: ['LastName'] }] });
@@ -262,8 +286,8 @@ describe('sObject Collections', () => {
     const upd = await conn.sobject('Contact').update([{ Id: res[0]!.id!, Title: 'CTO' }, { Id: '003Ps0000000ZZZAAA', Title: 'x' }]);
     expect(upd[0]).toEqual({ id: res[0]!.id, success: true, errors: [] });
     expect(upd[1]!.success).toBe(false);
-    expect(sf.calls('collections-create')).toBe(1);
-    expect(sf.calls('collections-update')).toBe(1);
+    expect(sf.calls('collections-create')).toBe(creates + 1);
+    expect(sf.calls('collections-update')).toBe(updates + 1);
   });
 
   it('upserts a collection by external id with per-record errors and created flags', async () => {

@@ -198,7 +198,7 @@ export class Bulk2 {
       else if (op === 'upsert') {
         const extCol = header.find((h) => h.toLowerCase() === extField!.toLowerCase());
         r = st.upsert(obj.name, extField!, extCol ? input[extCol] : undefined, input, format);
-      } else r = rowId ? st.remove(obj.name, rowId) : { success: false, errors: [{ statusCode: 'MISSING_ARGUMENT', message: 'Id not specified in a delete call', fields: [] }] };
+      } else r = rowId ? st.remove(obj.name, rowId, op === 'hardDelete') : { success: false, errors: [{ statusCode: 'MISSING_ARGUMENT', message: 'Id not specified in a delete call', fields: [] }] };
       if (r.success) job.successful.push([r.id, r.created ? 'true' : 'false', ...row]);
       else {
         failed += 1;

@@ -4,7 +4,7 @@
  * spreadsheets) still see distinct values. Emulated ids use the real key prefixes so code that
  * sniffs `001`/`003`/`006` works unchanged.
  *
- * @example makeId('001', 1) // '001Ps00000000001AAA'.slice(0, 18)
+ * @example makeId('001', 1) // '001Ps0000000001IAA'
  */
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const CHECKSUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';

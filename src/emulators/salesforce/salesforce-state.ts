@@ -465,8 +465,11 @@ export class SalesforceState {
     return this.create(obj.name, { ...body, [f.name]: coerced.value }, format);
   }
 
-  /** Delete one record: it stays as a tombstone (IsDeleted = true) that queryAll still returns. */
-  remove(objectName: string, id: string): SaveResult {
+  /**
+   * Delete one record: it stays as a tombstone (IsDeleted = true) that queryAll still returns,
+   * unless `hard` (Bulk hardDelete), which skips the recycle bin.
+   */
+  remove(objectName: string, id: string, hard = false): SaveResult {
     const obj = this.object(objectName);
     const full = normalizeId(String(id ?? ''));
     if (!full) return fail({ statusCode: 'MALFORMED_ID', message: `malformed id ${id}`, fields: [] });
@@ -476,7 +479,11 @@ export class SalesforceState {
     if (existing.IsDeleted) return fail({ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] });
     const fault = this.injected(o, existing, full);
     if (fault) return fail(fault);
-    this.put(o, this.stamp({ ...existing, IsDeleted: true }, false));
+    if (hard) {
+      const t = this.table(o);
+      t.delete(full);
+      this.undoLog?.push(() => t.set(full, existing));
+    } else this.put(o, this.stamp({ ...existing, IsDeleted: true }, false));
     return { id: full, success: true, errors: [] };
   }
 
