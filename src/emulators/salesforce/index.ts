@@ -42,6 +42,11 @@ export const DEFAULT_CLIENT: OAuthClient = { clientId: 'partnersync-emulator', c
 export const DEFAULT_USER: SalesforceUser = { username: 'admin@partnersync.test', password: 'password' };
 
 const MAX_COLLECTION = 200;
+/**
+ * Salesforce keeps 10 open query cursors per user and silently releases the oldest; the emulator
+ * keeps more (tests run many queries in parallel) but still bounds memory in long `emulate` runs.
+ */
+const MAX_OPEN_CURSORS = 100;
 const ROLLED_BACK = {
   statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
   message: 'Record rolled back because not all records were valid and the request was using AllOrNone header',
@@ -197,6 +202,7 @@ export async function start(opts: SalesforceStartOptions = {}): Promise<Emulator
       const cur: Cursor = { records: rows.map((r) => state.project(c, r, v)), batch: batchSizeOf(req) };
       const id = state.nextId('01g');
       cursors.set(id, cur);
+      if (cursors.size > MAX_OPEN_CURSORS) cursors.delete(cursors.keys().next().value!);
       return page(req, id, cur, 0, all);
     } catch (err) {
       if (err instanceof SoqlError) return sfError(400, err.errorCode, err.message);
