@@ -372,12 +372,15 @@ describe('Bulk API 2.0', () => {
     expect(sf.requests.some((r) => r.route === 'bulk2-ingest-get')).toBe(true);
   });
 
-  it('runs insert and update jobs', async () => {
+  it('runs insert and update jobs, refreshing an expired session on the way', async () => {
+    sf.state.expireTokens();
+    const logins = sf.calls('oauth-token');
     const ins = await conn.bulk2.loadAndWaitForResults({ object: 'Contact', operation: 'insert', input: [{ LastName: 'Bulk', Email: 'b@x.example' }], pollInterval: 20, pollTimeout: 5000 });
     const id = ins.successfulResults[0]!.sf__Id;
     const upd = await conn.bulk2.loadAndWaitForResults({ object: 'Contact', operation: 'update', input: [{ Id: id, Title: 'VP' }], pollInterval: 20, pollTimeout: 5000 });
     expect(upd.successfulResults[0]).toMatchObject({ sf__Id: id, sf__Created: 'false' });
     expect(sf.state.get('Contact', id)).toMatchObject({ LastName: 'Bulk', Title: 'VP' });
+    expect(sf.calls('oauth-token')).toBe(logins + 1);
   });
 
   it('fails a job whose CSV names an unknown field and reports the rows as unprocessed', async () => {
