@@ -13,17 +13,29 @@
  *
  * @example
  *   await matchFiles({ accounts: 'accounts.csv', signals: 'signals.csv', out: 'matches.csv' });
- *   const report = await matchEval({ accounts: 'a.csv', signals: 's.csv', gold: 'gold.csv' });
+ *   const report = await evaluateMatchFiles({ accounts: 'a.csv', signals: 's.csv', gold: 'gold.csv' });
  *   out.write(formatEvalReport(report));
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parse } from 'csv-parse';
-import { InputError } from '../errors.js';
+import { ConfigError, InputError, UsageError } from '../errors.js';
 import { createMatcher, type Matcher } from '../matching/engine.js';
 import { evaluateMatches, formatEvalReport, type EvalReport, type GoldRow } from '../matching/eval.js';
 import { formatExplain } from '../matching/explain.js';
-import type { AccountRecord, MatchPolicy, MatchPolicyInput, MatchResult, SignalRecord } from '../matching/types.js';
+import { MatchPolicy, type AccountRecord, type MatchPolicyInput, type MatchResult, type SignalRecord } from '../matching/types.js';
+import {
+  decideReview,
+  ensureMatchTables,
+  listReview,
+  readDecisions,
+  readStagedAccounts,
+  readStagedSignals,
+  runStagedMatch,
+  applyDecision,
+  MATCHES_TABLE,
+} from '../matching/staging-store.js';
+import { loadCommandConfig, withStagedRun, type CommandContext } from './context.js';
 
 export { formatEvalReport };
 export { createMatcher };
@@ -210,8 +222,8 @@ export interface MatchEvalOptions {
   policy?: MatchPolicy | MatchPolicyInput;
 }
 
-/** `match eval`: runs the engine over the files and scores it against the gold file. */
-export async function matchEval(opts: MatchEvalOptions): Promise<EvalReport> {
+/** `match eval` in file mode: runs the engine over the files and scores it against the gold file. */
+export async function evaluateMatchFiles(opts: MatchEvalOptions): Promise<EvalReport> {
   const accounts = await readAccountsCsv(opts.accounts);
   const gold = await readGoldCsv(opts.gold);
   const matcher = createMatcher(accounts, opts.policy ?? {});
@@ -238,4 +250,117 @@ export async function explainSignal(opts: ExplainSignalOptions): Promise<{ resul
     return { result, text: formatExplain(result, s, matcher.index) };
   }
   throw new InputError(`signal ${opts.signalId} is not in ${opts.signals}`, { hint: 'check the signal_id column' });
+}
+
+// --- CLI handlers (wired in src/cli.ts) -------------------------------------------------------------
+
+interface MatchCliOptions {
+  accounts?: string;
+  signals?: string;
+  out?: string;
+  gold?: string;
+  args?: unknown[];
+}
+
+/** The `match:` section of partnersync.yaml as a policy; file mode works without a config file. */
+function policyFromConfig(ctx: CommandContext): { policy: MatchPolicy; hasConfig: boolean } {
+  const loaded = loadCommandConfig(ctx, true);
+  const parsed = MatchPolicy.safeParse(loaded.config.match ?? {});
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.map((i) => `match.${i.path.join('.')}: ${i.message}`), { file: loaded.file ?? undefined });
+  return { policy: parsed.data, hasConfig: Boolean(loaded.file) };
+}
+
+function fileMode(opts: MatchCliOptions, command: string): { accounts: string; signals: string } | null {
+  if (!opts.accounts && !opts.signals) return null;
+  if (!opts.accounts || !opts.signals)
+    throw new UsageError(`${command} in file mode needs both --accounts and --signals`, { hint: `e.g. ${command} --accounts accounts.csv --signals signals.csv` });
+  return { accounts: opts.accounts, signals: opts.signals };
+}
+
+function summaryText(s: { signals: number; matched: number; review: number; unmatched: number }, where: string): string {
+  const pc = (n: number) => (s.signals ? ((100 * n) / s.signals).toFixed(1) : '0.0') + '%';
+  return `${s.signals} signals: ${s.matched} matched (${pc(s.matched)}), ${s.review} to review (${pc(s.review)}), ${s.unmatched} unmatched → ${where}`;
+}
+
+/** `partnersync match`: file mode with --accounts/--signals/--out, pipeline mode (staging) otherwise. */
+export async function match(ctx: CommandContext, opts: MatchCliOptions): Promise<void> {
+  const { policy } = policyFromConfig(ctx);
+  const files = fileMode(opts, 'partnersync match');
+  if (files) {
+    if (!opts.out) throw new UsageError('file mode needs --out <file> for the matches CSV', { hint: 'partnersync match --accounts a.csv --signals s.csv --out matches.csv' });
+    const summary = await matchFiles({ ...files, out: opts.out, policy });
+    for (const c of summary.cycles) ctx.out.warn(`parent links form a cycle: ${c.join(' → ')} (treated as one hierarchy)`);
+    ctx.out.result(summary, () => summaryText(summary, opts.out!));
+    return;
+  }
+  await withStagedRun(ctx, { command: 'match', args: {} }, async ({ staging, run }) => {
+    const summary = await runStagedMatch(staging.db, policy, run.id);
+    for (const c of summary.cycles) ctx.out.warn(`parent links form a cycle: ${c.join(' → ')} (treated as one hierarchy)`);
+    ctx.out.result(summary, () => summaryText(summary, `${MATCHES_TABLE} (${summary.decidedByReview} decided in review)`));
+  });
+}
+
+/** `partnersync match eval --gold gold.csv [--accounts a.csv --signals s.csv]`. */
+export async function matchEval(ctx: CommandContext, opts: MatchCliOptions): Promise<void> {
+  if (!opts.gold) throw new UsageError('match eval needs --gold <file>');
+  const { policy } = policyFromConfig(ctx);
+  const files = fileMode(opts, 'partnersync match eval');
+  let report: EvalReport;
+  if (files) report = await evaluateMatchFiles({ ...files, gold: opts.gold, policy });
+  else {
+    const gold = await readGoldCsv(opts.gold);
+    report = await withStagedRun(ctx, { command: 'match eval', args: { gold: opts.gold }, lock: false }, async ({ staging }) => {
+      const matcher = createMatcher(await readStagedAccounts(staging.db, policy), policy);
+      await ensureMatchTables(staging.db);
+      const decisions = await readDecisions(staging.db);
+      const results = (await readStagedSignals(staging.db)).map((s) => applyDecision(matcher.match(s), decisions.get(s.signalId)));
+      return evaluateMatches(results, gold, matcher.index);
+    });
+  }
+  ctx.out.result(report, () => formatEvalReport(report));
+}
+
+/** `partnersync match explain <signalId> [--accounts a.csv --signals s.csv]`. */
+export async function matchExplain(ctx: CommandContext, opts: MatchCliOptions): Promise<void> {
+  const signalId = String(opts.args?.[0] ?? '');
+  if (!signalId) throw new UsageError('match explain needs a signal id');
+  const { policy } = policyFromConfig(ctx);
+  const files = fileMode(opts, 'partnersync match explain');
+  if (files) {
+    const { result, text } = await explainSignal({ ...files, signalId, policy });
+    ctx.out.result(result, text);
+    return;
+  }
+  await withStagedRun(ctx, { command: 'match explain', args: { signalId }, lock: false }, async ({ staging }) => {
+    const signal = (await readStagedSignals(staging.db)).find((s) => s.signalId === signalId);
+    if (!signal) throw new InputError(`signal ${signalId} is not in partner_signals`);
+    const matcher = createMatcher(await readStagedAccounts(staging.db, policy), policy);
+    await ensureMatchTables(staging.db);
+    const result = applyDecision(matcher.match(signal), (await readDecisions(staging.db)).get(signalId));
+    ctx.out.result(result, formatExplain(result, signal, matcher.index));
+  });
+}
+
+/** `partnersync match review list|accept|reject [signalId] [accountId]`. */
+export async function matchReview(ctx: CommandContext, opts: MatchCliOptions): Promise<void> {
+  const [action, signalId, accountId] = (opts.args ?? []).map((a) => (a === undefined ? undefined : String(a)));
+  if (action !== 'list' && action !== 'accept' && action !== 'reject')
+    throw new UsageError(`unknown review action "${action ?? ''}"`, { hint: 'use: match review list | accept <signalId> [accountId] | reject <signalId>' });
+  await withStagedRun(ctx, { command: `match review ${action}`, args: { signalId, accountId }, lock: action !== 'list' }, async ({ staging }) => {
+    if (action === 'list') {
+      const items = await listReview(staging.db, 'open');
+      ctx.out.result(items, () =>
+        items.length === 0
+          ? 'the review queue is empty'
+          : items
+              .map((i) => `${i.signalId}\n${i.candidates.map((c, n) => `  ${n + 1}. ${c.accountId}  [${c.rule} ${c.score.toFixed(3)}]  ${c.reason}`).join('\n')}`)
+              .join('\n'),
+      );
+      return;
+    }
+    if (!signalId) throw new UsageError(`match review ${action} needs a signal id`);
+    const d = await decideReview(staging.db, signalId, action, accountId);
+    ctx.out.result(d, d.status === 'accepted' ? `${signalId} → ${d.accountId} (stored; wins over the engine from now on)` : `${signalId} rejected: stays unmatched (stored)`);
+  });
 }

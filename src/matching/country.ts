@@ -16,6 +16,9 @@ const ALIASES: Record<string, string> = {
   holland: 'NL', 'the netherlands': 'NL', brasil: 'BR', espana: 'ES', suisse: 'CH', schweiz: 'CH',
 };
 
+/** Withdrawn codes whose ICU names shadow current ones (`DD` is also named "Germany"). */
+const WITHDRAWN = new Set(['DD', 'FX', 'SU', 'YU', 'CS', 'ZR', 'TP', 'BU', 'NT', 'AN', 'QO', 'EU', 'EZ', 'UN']);
+
 let byName: Map<string, string> | undefined;
 let byCode: Map<string, string> | undefined;
 const cache = new Map<string, string | null>();
@@ -32,7 +35,7 @@ function build(): void {
     for (let b = 65; b <= 90; b++) {
       const code = String.fromCharCode(a, b);
       const name = dn.of(code);
-      if (!name || name === 'Unknown Region') continue;
+      if (!name || name === 'Unknown Region' || WITHDRAWN.has(code)) continue;
       const key = foldUnicode(name).replace(/[^a-z ]/g, '').trim();
       if (!byName.has(key)) byName.set(key, code);
       byCode.set(code, byName.get(key)!);

@@ -465,14 +465,16 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
     };
   }
 
-  // Nothing decided. A free-mail address on an account's own domain (x@yahoo.com, Yahoo an account) is
+  // Nothing decided. A free-mail address on an account's own website (x@yahoo.com, Yahoo an account) is
   // most likely a private mailbox, but may be an employee: a person decides, the engine never does.
   if (policy.email.freeMailOwnedByAccount === 'review' && ev.freeEmail.length > 0) {
     const hits: Hit[] = [];
     for (const d of ev.freeEmail)
-      for (const idx of [...index.websiteDomain.get(d), ...index.extraDomain.get(d)])
+      // Only the account's main website: Google listing gmail.com among its domains must not send every
+      // gmail address to review, whereas a provider whose site IS the mail domain (yahoo.com) is a real doubt.
+      for (const idx of index.websiteDomain.get(d))
         if (!hits.some((h) => h.idx === idx) && !dunsExcluded(idx))
-          hits.push({ idx, score: 1, reason: `free-mail address on ${d}, the account's own domain: maybe an employee, maybe a private mailbox` });
+          hits.push({ idx, score: 1, reason: `free-mail address on ${d}, the account's own website: maybe an employee, maybe a private mailbox` });
     if (hits.length > 0) {
       const ranked = hits.slice(0, 10).map((h) => toCandidate(ctx, 'email-domain', h));
       return {

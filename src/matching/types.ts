@@ -184,8 +184,9 @@ export const MatchPolicy = z.object({
   email: z
     .object({
       /**
-       * A free-mail address whose domain is an account's own website (`x@yahoo.com` when Yahoo is an
-       * account): `review` lets a person decide, `ignore` treats it as no evidence. Never an automatic match.
+       * A free-mail address whose domain is an account's main website (`x@yahoo.com` when Yahoo is an
+       * account; not gmail.com merely listed among Google's domains): `review` lets a person decide,
+       * `ignore` treats it as no evidence. Never an automatic match.
        */
       freeMailOwnedByAccount: z.enum(['review', 'ignore']).default('review'),
       /** Extra domains to treat as free-mail/disposable, on top of the maintained lists. */

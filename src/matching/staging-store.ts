@@ -1,0 +1,216 @@
+/**
+ * Pipeline mode's storage: reads the canonical `accounts` (and, when the policy uses them, `contacts`) and
+ * `partner_signals` tables from staging; writes `matches` (one row per signal, replaced each run) and keeps
+ * `match_review` (the queue, and the decisions people made). A stored decision wins over the engine on every
+ * later run: accepted → matched to the chosen account, rejected → unmatched.
+ *
+ * The two tables are created here on first use (same DDL on SQLite and Postgres) because only `match`
+ * writes them.
+ *
+ * @example
+ *   await ensureMatchTables(staging.db);
+ *   const summary = await runStagedMatch(staging.db, policy, runId);
+ *   await decideReview(staging.db, 'SIG-1', 'accept', 'ACC-2');
+ */
+import type { Knex } from 'knex';
+import { InputError } from '../errors.js';
+import { createMatcher } from './engine.js';
+import type { AccountRecord, MatchPolicy, MatchResult, SignalRecord } from './types.js';
+
+export const MATCHES_TABLE = 'matches';
+export const REVIEW_TABLE = 'match_review';
+
+export async function ensureMatchTables(db: Knex): Promise<void> {
+  if (!(await db.schema.hasTable(MATCHES_TABLE))) {
+    await db.schema.createTable(MATCHES_TABLE, (t) => {
+      t.string('signal_id', 255).primary();
+      t.string('status', 16).notNullable(); // matched | review | unmatched
+      t.string('account_id', 255);
+      t.string('rule', 40);
+      t.float('confidence').notNullable();
+      t.text('candidate_account_ids').notNullable(); // `;`-separated
+      t.text('candidates').notNullable(); // JSON: [{accountId, rule, score, reason}]
+      t.text('explanation').notNullable();
+      t.string('decided_by', 16).notNullable(); // engine | review
+      t.string('run_id', 40);
+      t.string('matched_at', 32).notNullable();
+      t.index(['account_id']);
+      t.index(['status']);
+    });
+  }
+  if (!(await db.schema.hasTable(REVIEW_TABLE))) {
+    await db.schema.createTable(REVIEW_TABLE, (t) => {
+      t.string('signal_id', 255).primary();
+      t.string('status', 16).notNullable(); // open | accepted | rejected
+      t.string('account_id', 255); // the accepted account
+      t.text('candidates').notNullable(); // JSON, as the engine last proposed them
+      t.text('explanation').notNullable();
+      t.string('created_at', 32).notNullable();
+      t.string('decided_at', 32);
+      t.index(['status']);
+    });
+  }
+}
+
+async function requireTable(db: Knex, table: string): Promise<void> {
+  if (!(await db.schema.hasTable(table)))
+    throw new InputError(`staging has no "${table}" table`, {
+      hint: 'run `partnersync model` first (it builds the canonical accounts and partner_signals), or use file mode: --accounts and --signals',
+    });
+}
+
+type Row = Record<string, string | null>;
+const list = (v: string | null | undefined): string[] => (v ? v.split(/[;,|\s]+/).filter((x) => x !== '') : []);
+
+export async function readStagedAccounts(db: Knex, policy: MatchPolicy): Promise<AccountRecord[]> {
+  await requireTable(db, 'accounts');
+  const rows = (await db('accounts').select('*')) as Row[];
+  const contacts = new Map<string, string[]>();
+  if (policy.rules.includes('contact-email-domain') && (await db.schema.hasTable('contacts'))) {
+    for (const c of (await db('contacts').select('account_id', 'email')) as Row[]) {
+      if (!c.account_id || !c.email) continue;
+      const l = contacts.get(c.account_id);
+      if (l) l.push(c.email);
+      else contacts.set(c.account_id, [c.email]);
+    }
+  }
+  return rows.map((r) => ({
+    accountId: String(r.account_id ?? ''),
+    name: r.name ?? '',
+    website: r.website ?? null,
+    domains: list(r.domains),
+    parentAccountId: r.parent_account_id ?? null,
+    country: r.country ?? null,
+    duns: r.duns ?? null,
+    contactEmails: contacts.get(String(r.account_id)) ?? [],
+  }));
+}
+
+export async function readStagedSignals(db: Knex): Promise<SignalRecord[]> {
+  await requireTable(db, 'partner_signals');
+  const rows = (await db('partner_signals').select('*')) as Row[];
+  return rows.map((r) => ({
+    signalId: String(r.signal_id ?? ''),
+    companyName: r.company_name ?? null,
+    website: r.website ?? null,
+    email: r.email ?? null,
+    country: r.country ?? null,
+    duns: r.duns ?? null,
+  }));
+}
+
+export interface StoredDecision {
+  signalId: string;
+  status: 'open' | 'accepted' | 'rejected';
+  accountId: string | null;
+}
+
+export async function readDecisions(db: Knex): Promise<Map<string, StoredDecision>> {
+  const rows = (await db(REVIEW_TABLE).whereIn('status', ['accepted', 'rejected']).select('signal_id', 'status', 'account_id')) as Row[];
+  return new Map(rows.map((r) => [String(r.signal_id), { signalId: String(r.signal_id), status: r.status as StoredDecision['status'], accountId: r.account_id ?? null }]));
+}
+
+/** A stored decision overrides what the engine proposed. */
+export function applyDecision(r: MatchResult, d: StoredDecision | undefined): MatchResult {
+  if (!d || d.status === 'open') return r;
+  if (d.status === 'accepted' && d.accountId)
+    return { ...r, status: 'matched', accountId: d.accountId, confidence: 1, decidedBy: 'review', explanation: `accepted in review → ${d.accountId}. Engine: ${r.explanation}` };
+  return { ...r, status: 'unmatched', accountId: null, confidence: 0, decidedBy: 'review', explanation: `rejected in review. Engine: ${r.explanation}` };
+}
+
+export interface StagedMatchSummary {
+  signals: number;
+  matched: number;
+  review: number;
+  unmatched: number;
+  decidedByReview: number;
+  cycles: string[][];
+}
+
+/** Matches every staged signal, replaces `matches`, and opens review items for new doubtful signals. */
+export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: string | null, now = new Date().toISOString()): Promise<StagedMatchSummary> {
+  await ensureMatchTables(db);
+  const accounts = await readStagedAccounts(db, policy);
+  const signals = await readStagedSignals(db);
+  const decisions = await readDecisions(db);
+  const matcher = createMatcher(accounts, policy);
+  const summary: StagedMatchSummary = { signals: 0, matched: 0, review: 0, unmatched: 0, decidedByReview: 0, cycles: matcher.index.cycles };
+  const rows: Record<string, unknown>[] = [];
+  const reviews: Record<string, unknown>[] = [];
+  for (const s of signals) {
+    const r = applyDecision(matcher.match(s), decisions.get(s.signalId));
+    summary.signals++;
+    summary[r.status]++;
+    if (r.decidedBy === 'review') summary.decidedByReview++;
+    rows.push({
+      signal_id: r.signalId, status: r.status, account_id: r.accountId, rule: r.rule, confidence: r.confidence,
+      candidate_account_ids: r.candidates.map((c) => c.accountId).join(';'), candidates: JSON.stringify(r.candidates),
+      explanation: r.explanation, decided_by: r.decidedBy ?? 'engine', run_id: runId, matched_at: now,
+    });
+    if (r.status === 'review')
+      reviews.push({ signal_id: r.signalId, status: 'open', account_id: null, candidates: JSON.stringify(r.candidates), explanation: r.explanation, created_at: now });
+  }
+  await db.transaction(async (trx) => {
+    await trx(MATCHES_TABLE).delete();
+    for (let i = 0; i < rows.length; i += 200) await trx(MATCHES_TABLE).insert(rows.slice(i, i + 200));
+    // Open items are refreshed with the engine's latest candidates; decided ones are left as people left them.
+    await trx(REVIEW_TABLE).where('status', 'open').delete();
+    const decided = new Set(decisions.keys());
+    const fresh = reviews.filter((r) => !decided.has(String(r.signal_id)));
+    for (let i = 0; i < fresh.length; i += 200) await trx(REVIEW_TABLE).insert(fresh.slice(i, i + 200));
+  });
+  return summary;
+}
+
+export interface ReviewItem {
+  signalId: string;
+  status: string;
+  accountId: string | null;
+  candidates: { accountId: string; rule: string; score: number; reason: string }[];
+  explanation: string;
+}
+
+export async function listReview(db: Knex, status: 'open' | 'accepted' | 'rejected' | 'all' = 'open'): Promise<ReviewItem[]> {
+  await ensureMatchTables(db);
+  const q = db(REVIEW_TABLE).select('*').orderBy('signal_id');
+  if (status !== 'all') q.where('status', status);
+  return ((await q) as Row[]).map((r) => ({
+    signalId: String(r.signal_id),
+    status: String(r.status),
+    accountId: r.account_id ?? null,
+    candidates: JSON.parse(r.candidates ?? '[]'),
+    explanation: r.explanation ?? '',
+  }));
+}
+
+/**
+ * Records a person's decision. `accept` without an account takes the engine's best candidate; a signal
+ * not in the queue (e.g. an automatic match someone disputes) can be decided too, given an account.
+ */
+export async function decideReview(db: Knex, signalId: string, action: 'accept' | 'reject', accountId?: string, now = new Date().toISOString()): Promise<StoredDecision> {
+  await ensureMatchTables(db);
+  const existing = (await db(REVIEW_TABLE).where('signal_id', signalId).first()) as Row | undefined;
+  const match = (await db(MATCHES_TABLE).where('signal_id', signalId).first()) as Row | undefined;
+  if (!existing && !match) throw new InputError(`signal ${signalId} is neither in the review queue nor in matches`, { hint: 'run `partnersync match` first; `partnersync match review list` shows the queue' });
+  let chosen: string | null = null;
+  if (action === 'accept') {
+    const candidates = JSON.parse(existing?.candidates ?? match?.candidates ?? '[]') as { accountId: string }[];
+    chosen = accountId ?? candidates[0]?.accountId ?? match?.account_id ?? null;
+    if (!chosen) throw new InputError(`signal ${signalId} has no candidate to accept`, { hint: 'name the account: partnersync match review accept <signalId> <accountId>' });
+    if (await db.schema.hasTable('accounts')) {
+      const exists = await db('accounts').where('account_id', chosen).first();
+      if (!exists) throw new InputError(`account ${chosen} is not in the staged accounts`);
+    }
+  }
+  const status = action === 'accept' ? 'accepted' : 'rejected';
+  const row = { status, account_id: chosen, decided_at: now };
+  if (existing) await db(REVIEW_TABLE).where('signal_id', signalId).update(row);
+  else
+    await db(REVIEW_TABLE).insert({ signal_id: signalId, ...row, candidates: match?.candidates ?? '[]', explanation: match?.explanation ?? '', created_at: now });
+  // Reflect the decision in `matches` right away, so pushes need not wait for the next match run.
+  if (match)
+    await db(MATCHES_TABLE)
+      .where('signal_id', signalId)
+      .update({ status: action === 'accept' ? 'matched' : 'unmatched', account_id: chosen, confidence: action === 'accept' ? 1 : 0, decided_by: 'review' });
+  return { signalId, status, accountId: chosen };
+}

@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { createMatcher, matchSignals } from '../../src/matching/engine.js';
+import { buildAccountIndex } from '../../src/matching/account-index.js';
+import { MatchPolicy, type AccountRecord, type SignalRecord } from '../../src/matching/types.js';
+
+const accounts: AccountRecord[] = [
+  { accountId: 'GOOGLE', name: 'Google LLC', website: 'https://www.google.com/', domains: ['gmail.com', 'youtube.com'], country: 'US' },
+  { accountId: 'YAHOO', name: 'Yahoo Inc.', website: 'WWW.YAHOO.COM', country: 'US' },
+  { accountId: 'ACME', name: 'Acme Inc.', website: 'https://acme.com/en-us', domains: ['acme.io'], country: 'US' },
+  { accountId: 'ACME-DE', name: 'Acme Deutschland GmbH', website: 'WWW.ACME.COM', parentAccountId: 'ACME', country: 'DE' },
+  { accountId: 'ACME-GB', name: 'Acme UK Ltd', website: 'acme.co.uk', parentAccountId: 'ACME', country: 'GB' },
+  { accountId: 'APOLLO-US', name: 'Apollo Inc', website: 'apollo-tyres.example', country: 'US' },
+  { accountId: 'APOLLO-DE', name: 'Apollo GmbH', website: 'apollo-optik.example', country: 'DE' },
+  { accountId: 'CHEETAH', name: 'Cheetahmobile', website: 'cmcm.com' },
+  { accountId: 'STACK', name: 'StackPath', website: 'http://bootstrapcdn.com' },
+  { accountId: 'IBM', name: 'International Business Machines Corp.', website: 'ibm.com' },
+  { accountId: 'GAE', name: 'Google App Engine', website: 'www.appspot.com' },
+  { accountId: 'DUNSCO', name: 'Duns Co', website: 'dunsco.example', duns: '12-345-6789' },
+];
+
+const one = (s: Omit<SignalRecord, 'signalId'>, policy = {}) => matchSignals(accounts, [{ signalId: 'S', ...s }], policy)[0]!;
+
+describe('domain rules', () => {
+  it('matches the website domain from any URL form, and records rule and confidence', () => {
+    const r = one({ website: 'HTTPS://Maps.Google.com:443/maps?q=1' });
+    expect(r).toMatchObject({ status: 'matched', accountId: 'GOOGLE', rule: 'website-domain' });
+    expect(r.confidence).toBeGreaterThan(0.9);
+    expect(r.explanation).toContain('google.com');
+  });
+  it('matches an extra domain after the website rule', () => {
+    expect(one({ website: 'acme.io' })).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'extra-domain' });
+  });
+  it('matches a work e-mail domain; never a free-mail one (gmail.com is Google’s, but no evidence)', () => {
+    expect(one({ email: 'jo@mail.acme.co.uk' })).toMatchObject({ status: 'matched', accountId: 'ACME-GB', rule: 'email-domain' });
+    const g = one({ email: 'jane.doe@gmail.com' });
+    expect(g.status).toBe('unmatched');
+    expect(g.evidence.freeMailDomains).toEqual(['gmail.com']);
+  });
+  it('a website on a free-mail list is still a website (a mail provider that is also a company)', () => {
+    expect(one({ website: 'https://www.yahoo.com/' })).toMatchObject({ status: 'matched', accountId: 'YAHOO' });
+    expect(one({ website: 'gmail.com' })).toMatchObject({ status: 'matched', accountId: 'GOOGLE', rule: 'extra-domain' });
+  });
+  it('a free-mail address on a provider that is an account goes to review, never to a match', () => {
+    const r = one({ email: 'someone@yahoo.com' });
+    expect(r.status).toBe('review');
+    expect(r.candidates.map((c) => c.accountId)).toEqual(['YAHOO']);
+    expect(one({ email: 'someone@yahoo.com' }, { email: { freeMailOwnedByAccount: 'ignore' } }).status).toBe('unmatched');
+  });
+  it('an address pasted into the website field follows e-mail rules', () => {
+    expect(one({ website: 'jane@gmail.com' }).status).toBe('unmatched');
+    expect(one({ website: 'jo@acme.co.uk' })).toMatchObject({ accountId: 'ACME-GB', rule: 'email-domain' });
+  });
+  it('a customer’s site on a shared host never matches the host; the platform’s own page goes to review', () => {
+    const gh = one({ website: 'https://jane.github.io/' });
+    expect(gh.status).toBe('unmatched');
+    expect(gh.explanation).toContain('shared host');
+    expect(one({ website: 'myapp.appspot.com' }).status).toBe('unmatched');
+    expect(one({ website: 'en.appspot.com' })).toMatchObject({ status: 'review', candidates: [{ accountId: 'GAE' }] });
+    expect(one({ website: 'appspot.com' })).toMatchObject({ status: 'matched', accountId: 'GAE' });
+  });
+});
+
+describe('hierarchy policy (parent and children sharing a website)', () => {
+  it('no country: the top-most account holding the domain, beating the child', () => {
+    const r = one({ website: 'acme.com' });
+    expect(r).toMatchObject({ status: 'matched', accountId: 'ACME' });
+    expect(r.candidates.map((c) => c.accountId)).toContain('ACME-DE');
+  });
+  it('a country held by exactly one account of the hierarchy picks it, even if it does not hold the domain', () => {
+    expect(one({ website: 'eu.acme.com', country: 'DE' }).accountId).toBe('ACME-DE');
+    expect(one({ website: 'acme.com', country: 'UK' }).accountId).toBe('ACME-GB');
+  });
+  it('a country nobody in the hierarchy has falls back to the top-most holder', () => {
+    expect(one({ website: 'acme.com', country: 'FR' }).accountId).toBe('ACME');
+  });
+  it('`top-most` and `review` policies', () => {
+    expect(one({ website: 'acme.com', country: 'DE' }, { hierarchy: { resolve: 'top-most' } }).accountId).toBe('ACME');
+    expect(one({ website: 'acme.com' }, { hierarchy: { resolve: 'review' } }).status).toBe('review');
+  });
+  it('a child’s own site matches the child', () => {
+    expect(one({ website: 'www.acme.co.uk' }).accountId).toBe('ACME-GB');
+  });
+});
+
+describe('name rules', () => {
+  it('exact normalised name: case, punctuation, legal suffixes, spacing', () => {
+    expect(one({ companyName: 'ACME, INC' })).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'name-exact' });
+    expect(one({ companyName: 'Cheetah Mobile Ltd.' })).toMatchObject({ accountId: 'CHEETAH', rule: 'name-exact' });
+  });
+  it('two unrelated companies with the same name go to review with both candidates', () => {
+    const r = one({ companyName: 'APOLLO' });
+    expect(r.status).toBe('review');
+    expect(r.candidates.map((c) => c.accountId).sort()).toEqual(['APOLLO-DE', 'APOLLO-US']);
+    // Country ranks the likelier one first, but does not decide.
+    expect(one({ companyName: 'Apollo', country: 'DE' }).candidates[0]!.accountId).toBe('APOLLO-DE');
+  });
+  it('domain evidence settles what the name cannot', () => {
+    expect(one({ companyName: 'Apollo', website: 'apollo-optik.example' }).accountId).toBe('APOLLO-DE');
+  });
+  it('a name that is one of the account’s domains', () => {
+    expect(one({ companyName: 'BootstrapCDN' })).toMatchObject({ status: 'matched', accountId: 'STACK', rule: 'name-domain-label' });
+  });
+  it('fuzzy: a close name with a clear margin matches; a containment-like one only reaches review', () => {
+    expect(one({ companyName: 'Cheeta Mobile' })).toMatchObject({ status: 'matched', accountId: 'CHEETAH', rule: 'name-fuzzy' });
+    const r = one({ companyName: 'Acme Widgets International' });
+    expect(r.status).not.toBe('matched');
+  });
+  it('fuzzy: two close candidates in different hierarchies are ambiguous', () => {
+    const acc: AccountRecord[] = [
+      { accountId: 'X1', name: 'Lumenworks' },
+      { accountId: 'X2', name: 'Lumenwerks' },
+    ];
+    const [r] = matchSignals(acc, [{ signalId: 'S', companyName: 'Lumenwirks' }]);
+    expect(r!.status).toBe('review');
+    expect(r!.candidates).toHaveLength(2);
+  });
+  it('initialisms go to review by default (confidence under the auto threshold)', () => {
+    const r = one({ companyName: 'IBM' });
+    expect(r).toMatchObject({ status: 'review', rule: 'name-acronym', candidates: [{ accountId: 'IBM' }] });
+    expect(one({ companyName: 'IBM' }, { autoMatchMinConfidence: 0.6 })).toMatchObject({ status: 'matched', accountId: 'IBM' });
+  });
+  it('rules can be reordered or removed', () => {
+    expect(one({ companyName: 'Acme' }, { rules: ['website-domain'] }).status).toBe('unmatched');
+  });
+});
+
+describe('conflicting evidence', () => {
+  it('a website of one company and the exact name of an unrelated one go to review', () => {
+    const r = one({ companyName: 'Yahoo', website: 'acme.com' });
+    expect(r.status).toBe('review');
+    expect(r.candidates.map((c) => c.accountId).sort()).toEqual(['ACME', 'YAHOO']);
+    expect(one({ companyName: 'Yahoo', website: 'acme.com' }, { nameConflict: 'ignore' }).accountId).toBe('ACME');
+  });
+  it('a website and a work e-mail of unrelated companies go to review', () => {
+    expect(one({ website: 'acme.com', email: 'jo@google.com' }).status).toBe('review');
+  });
+});
+
+describe('DUNS precedence', () => {
+  it('equal DUNS matches first; a different DUNS never matches', () => {
+    const policy = { duns: 'precedence' as const };
+    expect(one({ duns: '123456789', companyName: 'whatever' }, policy)).toMatchObject({ accountId: 'DUNSCO', rule: 'duns' });
+    expect(one({ duns: '999999999', website: 'dunsco.example' }, policy).status).toBe('unmatched');
+    expect(one({ duns: '999999999', website: 'dunsco.example' }).accountId).toBe('DUNSCO');
+  });
+});
+
+describe('account index hierarchy', () => {
+  it('finds ultimate parents and reports cycles and dangling parents instead of looping', () => {
+    const idx = buildAccountIndex(
+      [
+        { accountId: 'A', name: 'A', parentAccountId: 'B' },
+        { accountId: 'B', name: 'B', parentAccountId: 'C' },
+        { accountId: 'C', name: 'C', parentAccountId: 'A' },
+        { accountId: 'D', name: 'D', parentAccountId: 'C' },
+        { accountId: 'E', name: 'E', parentAccountId: 'NOPE' },
+        { accountId: 'F', name: 'F', parentAccountId: 'G' },
+        { accountId: 'G', name: 'G' },
+        { accountId: 'G', name: 'G again' },
+      ],
+      { isFreeMail: () => false },
+    );
+    const at = (id: string) => idx.accounts[idx.byId.get(id)!]!;
+    expect(idx.cycles).toHaveLength(1);
+    expect([...idx.cycles[0]!].sort()).toEqual(['A', 'B', 'C']);
+    expect(at('D').root).toBe(idx.byId.get('A'));
+    expect(at('D').depth).toBe(1);
+    expect(idx.danglingParents).toEqual([{ accountId: 'E', parentAccountId: 'NOPE' }]);
+    expect(at('F')).toMatchObject({ root: idx.byId.get('G'), depth: 1 });
+    expect(idx.duplicateIds).toEqual(['G']);
+  });
+  it('a domain held by several accounts on a parent cycle goes to review, without hanging', () => {
+    const acc: AccountRecord[] = [
+      { accountId: 'L1', name: 'Loop One', website: 'loop.example', parentAccountId: 'L2' },
+      { accountId: 'L2', name: 'Loop Two', website: 'loop.example', parentAccountId: 'L1' },
+    ];
+    expect(matchSignals(acc, [{ signalId: 'S', website: 'loop.example' }])[0]!.status).toBe('review');
+  });
+});
+
+describe('createMatcher', () => {
+  it('is deterministic and validates its policy', () => {
+    const m = createMatcher(accounts, {});
+    const s = { signalId: 'S', companyName: 'Apollo' };
+    expect(m.match(s)).toEqual(m.match(s));
+    expect(() => createMatcher(accounts, { fuzzy: { autoThreshold: 2 } } as never)).toThrow();
+    expect(MatchPolicy.parse({}).rules[0]).toBe('duns');
+  });
+});

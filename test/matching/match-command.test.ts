@@ -1,0 +1,165 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { evaluateMatchFiles, explainSignal, match, matchEval, matchExplain, matchFiles, matchReview } from '../../src/commands/match.js';
+import { InputError } from '../../src/errors.js';
+import { createOutput } from '../../src/ui/output.js';
+import { openStaging } from '../../src/staging/db.js';
+import type { CommandContext } from '../../src/commands/context.js';
+
+const fixtures = fileURLToPath(new URL('../../fixtures/matching/', import.meta.url));
+const accounts = path.join(fixtures, 'accounts.csv');
+const signals = path.join(fixtures, 'signals.csv');
+const gold = path.join(fixtures, 'gold.csv');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'ps-match-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function buffer() {
+  let text = '';
+  return { write: (c: string) => ((text += c), true), get text() { return text; } };
+}
+
+async function context(cwd: string, json = true): Promise<{ ctx: CommandContext; stdout: () => string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.resume();
+  const o = await createOutput({ json, stdout, stderr, env: {} });
+  return { ctx: { out: o, cwd, env: {}, globals: { json }, signal: new AbortController().signal }, stdout: () => out };
+}
+
+describe('matchFiles (file mode)', () => {
+  it('writes one row per signal with the documented columns; extra input columns are ignored', async () => {
+    const out = buffer();
+    const summary = await matchFiles({ accounts, signals, out });
+    const rows = parse(out.text, { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['signal_id', 'status', 'account_id', 'rule', 'confidence', 'candidate_account_ids', 'explanation']);
+    expect(rows).toHaveLength(20);
+    expect(summary.signals).toBe(20);
+    expect(summary.matched + summary.review + summary.unmatched).toBe(20);
+    const byId = new Map(rows.map((r) => [r.signal_id, r]));
+    expect(byId.get('S-08')).toMatchObject({ status: 'matched', account_id: 'A-ACME-DE', rule: 'website-domain' });
+    expect(byId.get('S-08')!.candidate_account_ids.split(';')).toContain('A-ACME');
+    expect(byId.get('S-12')).toMatchObject({ status: 'review', account_id: '' });
+    expect(summary.cycles).toHaveLength(1);
+  });
+
+  it('writes to a file path', async () => {
+    const file = path.join(dir, 'matches.csv');
+    await matchFiles({ accounts, signals, out: file });
+    expect((await readFile(file, 'utf8')).split('\n')[0]).toBe('signal_id,status,account_id,rule,confidence,candidate_account_ids,explanation');
+  });
+
+  it('a missing required column is an InputError naming the file and the column', async () => {
+    const bad = path.join(dir, 'bad-accounts.csv');
+    await writeFile(bad, 'id,name,website\n1,Acme,acme.com\n');
+    const err = await matchFiles({ accounts: bad, signals, out: buffer() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain('bad-accounts.csv');
+    expect((err as Error).message).toContain('account_id');
+
+    const badSignals = path.join(dir, 'bad-signals.csv');
+    await writeFile(badSignals, 'signal_id,partner\nS1,P\n');
+    await expect(matchFiles({ accounts, signals: badSignals, out: buffer() })).rejects.toThrow(/company_name, website, email/);
+    await expect(matchFiles({ accounts: path.join(dir, 'nope.csv'), signals, out: buffer() })).rejects.toBeInstanceOf(InputError);
+  });
+});
+
+describe('evaluateMatchFiles and explain', () => {
+  it('scores the fixture set: no wrong matches, per stratum', async () => {
+    const report = await evaluateMatchFiles({ accounts, signals, gold });
+    expect(report.overall.signals).toBe(20);
+    expect(report.errors).toEqual([]);
+    expect(report.overall.precision).toBe(1);
+    expect(report.overall.hierarchyFalseMerges).toBe(0);
+    expect(report.byStratum['shared-hosting']!.matched).toBe(0);
+    expect(report.byStratum['hierarchy']!.correct).toBe(4);
+    expect(report.overall.review).toBe(2); // same-name APOLLO, free-mail on yahoo.com
+  });
+
+  it('explains a decision: evidence, rule, and the candidates it beat', async () => {
+    const { result, text } = await explainSignal({ accounts, signals, signalId: 'S-10' });
+    expect(result.accountId).toBe('A-ACME-GB');
+    expect(text).toContain('country GB');
+    expect(text).toContain('A-ACME (Acme Inc.');
+    await expect(explainSignal({ accounts, signals, signalId: 'NOPE' })).rejects.toBeInstanceOf(InputError);
+  });
+});
+
+describe('CLI handlers', () => {
+  it('file mode through the handlers, with --json results', async () => {
+    const { ctx, stdout } = await context(dir);
+    await match(ctx, { accounts, signals, out: path.join(dir, 'm.csv') });
+    expect(JSON.parse(stdout())).toMatchObject({ signals: 20 });
+    const e = await context(dir);
+    await matchEval(e.ctx, { accounts, signals, gold });
+    expect(JSON.parse(e.stdout()).overall.precision).toBe(1);
+    const x = await context(dir, false);
+    await matchExplain(x.ctx, { accounts, signals, args: ['S-07'] });
+    expect(x.stdout()).toContain('shared host');
+    await expect(match(ctx, { accounts })).rejects.toThrow(/--accounts and --signals/);
+  });
+
+  it('pipeline mode: staging tables in, matches and review out; review decisions win on later runs', async () => {
+    const cwd = await mkdtemp(path.join(dir, 'pipe-'));
+    await writeFile(path.join(cwd, 'partnersync.yaml'), 'version: 1\nstaging:\n  url: sqlite:staging.db\n');
+    const staging = await openStaging('sqlite:staging.db', { baseDir: cwd });
+    await staging.db.schema.createTable('accounts', (t) => {
+      for (const c of ['account_id', 'name', 'website', 'domains', 'parent_account_id', 'country', 'duns']) t.text(c);
+    });
+    await staging.db.schema.createTable('partner_signals', (t) => {
+      for (const c of ['signal_id', 'partner', 'company_name', 'website', 'email', 'country']) t.text(c);
+    });
+    await staging.db('accounts').insert([
+      { account_id: 'A1', name: 'Apollo Inc', website: 'apollo-tyres.example' },
+      { account_id: 'A2', name: 'Apollo GmbH', website: 'apollo-optik.example' },
+      { account_id: 'A3', name: 'Acme', website: 'acme.com' },
+    ]);
+    await staging.db('partner_signals').insert([
+      { signal_id: 'S1', partner: 'P', company_name: 'Apollo' },
+      { signal_id: 'S2', partner: 'P', website: 'www.acme.com' },
+      { signal_id: 'S3', partner: 'P', email: 'x@gmail.com' },
+    ]);
+    await staging.close();
+
+    const run = async (fn: typeof match, opts: Parameters<typeof match>[1]) => {
+      const c = await context(cwd);
+      await fn(c.ctx, opts);
+      return JSON.parse(c.stdout());
+    };
+    expect(await run(match, {})).toMatchObject({ signals: 3, matched: 1, review: 1, unmatched: 1 });
+    const queue = await run(matchReview, { args: ['list'] });
+    expect(queue.map((q: { signalId: string }) => q.signalId)).toEqual(['S1']);
+    expect(queue[0].candidates.map((c: { accountId: string }) => c.accountId).sort()).toEqual(['A1', 'A2']);
+
+    expect(await run(matchReview, { args: ['accept', 'S1', 'A2'] })).toMatchObject({ status: 'accepted', accountId: 'A2' });
+    expect(await run(matchReview, { args: ['reject', 'S2'] })).toMatchObject({ status: 'rejected' });
+    await expect(run(matchReview, { args: ['accept', 'S1', 'NOPE'] })).rejects.toThrow(/NOPE/);
+
+    // A later run: the stored decisions win over the engine.
+    expect(await run(match, {})).toMatchObject({ matched: 1, review: 0, unmatched: 2, decidedByReview: 2 });
+    const s2 = await openStaging('sqlite:staging.db', { baseDir: cwd });
+    const rows = await s2.db('matches').orderBy('signal_id').select('signal_id', 'status', 'account_id', 'decided_by');
+    await s2.close();
+    expect(rows).toEqual([
+      { signal_id: 'S1', status: 'matched', account_id: 'A2', decided_by: 'review' },
+      { signal_id: 'S2', status: 'unmatched', account_id: null, decided_by: 'review' },
+      { signal_id: 'S3', status: 'unmatched', account_id: null, decided_by: 'engine' },
+    ]);
+    expect(await run(matchReview, { args: ['list'] })).toEqual([]);
+    const ex = await context(cwd, false);
+    await matchExplain(ex.ctx, { args: ['S1'] });
+    expect(ex.stdout()).toContain('decided by a reviewer');
+  });
+});

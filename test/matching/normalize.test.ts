@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeHost, websiteDomains } from '../../src/matching/domain-normalize.js';
+import { freeMailChecker, looksLikeEmail, parseEmails } from '../../src/matching/email-domain.js';
+import { normalizeCompanyName, foldUnicode } from '../../src/matching/name-normalize.js';
+import { normalizeCountry } from '../../src/matching/country.js';
+import { jaroWinkler } from '../../src/matching/fuzzy.js';
+
+describe('normalizeHost', () => {
+  it.each([
+    ['https://www.Acme.com/en-us', 'acme.com'],
+    ['WWW.ACME.COM', 'acme.com'],
+    ['acme.com.', 'acme.com'],
+    ['http://blog.acme.com:8080/de/kontakt?ref=x#top', 'acme.com'],
+    ['//cdn.acme.com/x.js', 'acme.com'],
+    ['https://user:pw@portal.acme.com/', 'acme.com'],
+    ['www2.acme.com', 'acme.com'],
+    ['news.bbc.co.uk', 'bbc.co.uk'],
+    ['https://www.natura.com.br/pt-br', 'natura.com.br'],
+    ['portal.autohome.com.cn', 'autohome.com.cn'],
+    ['acme.com/path?email=x@gmail.com', 'acme.com'],
+  ])('%s → %s', (input, domain) => {
+    expect(normalizeHost(input)?.domain).toBe(domain);
+  });
+
+  it('folds IDN to punycode, whichever form was typed', () => {
+    expect(normalizeHost('https://www.MÜNCHEN.de/')?.domain).toBe('xn--mnchen-3ya.de');
+    expect(normalizeHost('XN--MNCHEN-3YA.DE')?.domain).toBe('xn--mnchen-3ya.de');
+    expect(normalizeHost('例え.jp')?.domain).toBe(normalizeHost('xn--r8jz45g.jp')?.domain);
+    // Full-width dot (IDNA maps U+3002 to '.').
+    expect(normalizeHost('acme。com')?.domain).toBe('acme.com');
+  });
+
+  it('treats sites on shared hosts (private suffixes) as the customer’s, not the host’s', () => {
+    const gh = normalizeHost('https://jane.github.io/portfolio');
+    expect(gh).toMatchObject({ domain: 'jane.github.io', sharedHost: true, suffix: 'github.io' });
+    expect(normalizeHost('shop.zen.myshopify.com')?.domain).toBe('zen.myshopify.com');
+    expect(normalizeHost('peak.herokuapp.com')?.sharedHost).toBe(true);
+    // The platform's own bare domain is the platform company's.
+    expect(normalizeHost('github.io')).toMatchObject({ domain: 'github.io', sharedHost: false });
+    expect(normalizeHost('github.com')).toMatchObject({ domain: 'github.com', sharedHost: false });
+  });
+
+  it('returns null where no company is behind the value', () => {
+    for (const v of ['', '   ', 'localhost', '127.0.0.1', 'http://[::1]/', 'co.uk', 'https://']) expect(normalizeHost(v)).toBeNull();
+  });
+
+  it('gives the label without suffix and hyphens', () => {
+    expect(normalizeHost('bootstrap-cdn.co.uk')?.label).toBe('bootstrapcdn');
+  });
+
+  it('splits fields holding several sites', () => {
+    expect(websiteDomains('acme.com; www.acme.io, https://acme.com/x').map((h) => h.domain)).toEqual(['acme.com', 'acme.io']);
+  });
+});
+
+describe('e-mail evidence', () => {
+  const fm = freeMailChecker();
+  it('separates free-mail from work domains: gmail.com is free, google.com is not', () => {
+    expect(fm.isFree('gmail.com')).toBe(true);
+    expect(fm.isFree('googlemail.com')).toBe(true);
+    expect(fm.isFree('google.com')).toBe(false);
+    expect(fm.isFree('outlook.com')).toBe(true);
+    expect(fm.isFree('mailinator.com')).toBe(true); // disposable
+  });
+  it('applies per-policy additions and removals', () => {
+    const custom = freeMailChecker({ extra: ['acme-mail.example'], notFree: ['yahoo.com'] });
+    expect(custom.isFree('acme-mail.example')).toBe(true);
+    expect(custom.isFree('yahoo.com')).toBe(false);
+  });
+  it('parses addresses in the forms people paste', () => {
+    expect(parseEmails('Jane <Jane@EU.Acme.co.uk>; mailto:bob@gmail.com, x@y').map((e) => e.domain)).toEqual(['acme.co.uk', 'gmail.com']);
+    expect(parseEmails('')).toEqual([]);
+  });
+  it('recognises an address pasted into a website field, but not a URL with credentials', () => {
+    expect(looksLikeEmail('info@acme.com')).toBe(true);
+    expect(looksLikeEmail('mailto:info@acme.com')).toBe(true);
+    expect(looksLikeEmail('https://user@acme.com/')).toBe(false);
+    expect(looksLikeEmail('acme.com')).toBe(false);
+  });
+});
+
+describe('normalizeCompanyName', () => {
+  it.each([
+    ['Samsung,  S.A.', 'samsung'],
+    ['ACME, Inc.', 'acme'],
+    ['Ácme GmbH & Co. KG', 'acme'],
+    ['33 Across', '33across'],
+    ['33Across Ltd.', '33across'],
+    ['Procter & Gamble Co.', 'proctergamble'],
+    ['Procter and Gamble', 'proctergamble'],
+    ['Nestlé S.A.', 'nestle'],
+    ['Müller Sp. z o.o.', 'muller'],
+    ['Toyota Kabushiki Kaisha', 'toyota'],
+    ['Sony K.K.', 'sony'],
+    ['Petrobras Ltda', 'petrobras'],
+    ['Nokia Oyj', 'nokia'],
+    ['Volvo AB (publ)', 'volvo'],
+    ['ING Groep N.V.', 'inggroep'],
+    ['Telstra Pty Ltd', 'telstra'],
+    ['Infosys Pvt. Ltd.', 'infosys'],
+    ['OOO Yandex', 'yandex'],
+    ['Cemex S.A.B. de C.V.', 'cemex'],
+    ['Škoda a.s.', 'skoda'],
+    ['McDonald’s Corporation', 'mcdonalds'],
+    ['JD.com', 'jd'],
+    ['ＡＣＭＥ', 'acme'],
+    ['株式会社ソニー', 'ソニー'],
+    ['Straße AG', 'strasse'],
+  ])('%s → %s', (name, key) => {
+    expect(normalizeCompanyName(name).key).toBe(key);
+  });
+
+  it('keeps a name that is only a legal form', () => {
+    expect(normalizeCompanyName('Company').key).toBe('company');
+    expect(normalizeCompanyName('').key).toBe('');
+  });
+
+  it('drops generic organisation words only from the core key', () => {
+    const n = normalizeCompanyName('Neodata Group Limited');
+    expect(n.key).toBe('neodatagroup');
+    expect(n.core).toBe('neodata');
+  });
+
+  it('derives initialisms of multi-word names', () => {
+    expect(normalizeCompanyName('International Business Machines Corp.').acronyms).toContain('ibm');
+    expect(normalizeCompanyName('Growth from Knowledge').acronyms).toContain('gfk');
+    expect(normalizeCompanyName('Bank of America').acronyms).toEqual(['boa', 'ba']);
+    expect(normalizeCompanyName('Acme Widgets').acronyms).toEqual([]);
+  });
+
+  it('folds accents, ligatures and Turkish dotted I', () => {
+    expect(foldUnicode('Æon İstanbul Øresund')).toBe('aeon istanbul oresund');
+  });
+});
+
+describe('normalizeCountry', () => {
+  it.each([
+    ['UK', 'GB'], ['gb', 'GB'], ['United Kingdom', 'GB'], ['Germany', 'DE'], ['DE', 'DE'], ['U.S.', 'US'],
+    ['USA', 'US'], ['Brasil', 'BR'], ['?', null], ['', null], ['XX', null], ['Atlantis', null],
+  ])('%s → %s', (input, code) => {
+    expect(normalizeCountry(input)).toBe(code);
+  });
+});
+
+describe('jaroWinkler', () => {
+  it('scores typos high, unrelated names low, and is symmetric', () => {
+    expect(jaroWinkler('cheetahmobile', 'cheetamobile')).toBeGreaterThan(0.97);
+    expect(jaroWinkler('martha', 'marhta')).toBeCloseTo(0.961, 3);
+    expect(jaroWinkler('acme', 'zenith')).toBeLessThan(0.5);
+    expect(jaroWinkler('dixon', 'dicksonx')).toBeCloseTo(jaroWinkler('dicksonx', 'dixon'), 10);
+    expect(jaroWinkler('', '')).toBe(0);
+  });
+});
