@@ -143,6 +143,26 @@ describe('snowflake emulator with snowflake-sdk', () => {
     expect(rows.find((r) => r.COLUMN_NAME === 'UPDATED_AT').DATA_TYPE).toBe('TIMESTAMP_NTZ');
   });
 
+  it('runs the housekeeping DDL a connector issues (schemas, ALTER, DELETE USING, INSERT OVERWRITE, TRUNCATE, DROP)', async () => {
+    await run(conn, 'create schema if not exists staging');
+    await run(conn, 'use schema public');
+    await run(conn, 'create or replace table staging.keys (id number)');
+    await run(conn, 'insert into partnersync.staging.keys values (?)', [[4], [5]]);
+    const del = await run(conn, 'delete from partner_accounts using staging.keys k where partner_accounts.id = k.id');
+    expect(del.stmt.getNumUpdatedRows()).toBe(2);
+    await run(conn, 'alter table partner_accounts add column if not exists synced_at timestamp_ntz');
+    const cols = await run(conn, 'describe table partner_accounts');
+    expect(cols.rows.map((r) => r.name)).toContain('SYNCED_AT');
+    await run(conn, 'insert overwrite into staging.keys values (9)');
+    expect(sf.state.rows('select id from staging.keys')).toEqual([{ ID: 9 }]);
+    await run(conn, 'truncate table staging.keys');
+    expect(sf.state.rows('select count(*) as n from staging.keys')[0]!.N).toBe(0);
+    await run(conn, 'drop table staging.keys');
+    await expect(run(conn, 'select * from staging.keys')).rejects.toMatchObject({ code: '002003' });
+    // Put the two deleted rows back for the tests that follow.
+    await run(conn, `insert into partner_accounts (id, name, extra) values (4, 'Umbrella', null), (5, 'Stark', parse_json('{"tier":"gold"}'))`);
+  });
+
   it('renews an expired session token and replays the query; heartbeat validates the session', async () => {
     sf.state.expireSessionTokens();
     const { rows } = await run(conn, 'select count(*) as n from partner_accounts');
