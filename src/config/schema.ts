@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AttributionConfig } from '../attribution/config.js';
+import { ModelsConfig } from '../model/config.js';
 
 /**
  * The schema of `partnersync.yaml`. Connection settings are validated per type afterwards
@@ -38,7 +39,7 @@ export const RootConfig = z.object({
   staging: StagingConfig.default({ url: 'sqlite:.partnersync/staging.db', lockStaleAfterSeconds: 600 }),
   connections: z.record(name, z.looseObject({ type: z.string({ error: 'required: the connector type' }) })).default({}),
   pipelines: z.record(name, PipelineConfig).default({}),
-  models: z.looseObject({}).default({}),
+  models: ModelsConfig.prefault({}),
   match: z.looseObject({}).default({}),
   targets: z.record(name, z.looseObject({ connection: z.string().min(1) })).default({}),
   serve: z.looseObject({}).default({}),
