@@ -23,7 +23,7 @@ export function computeAttribution(inputs: AttributionInputs, rules: RuleSet, op
   const asOfMs = ms(asOf, 'as-of');
   const known = <T>(xs: T[], at: (x: T) => string) => xs.filter((x) => ms(at(x), 'timestamp') <= asOfMs);
   const opportunities = known(inputs.opportunities, (o) => o.createdAt).sort((a, b) => cmp(a.opportunityId, b.opportunityId));
-  const touches = known(inputs.touches, (t) => t.touchedAt).sort((a, b) => ms(a.touchedAt) - ms(b.touchedAt) || cmp(a.touchId, b.touchId));
+  const touches = known(inputs.touches, (t) => (t.knownAt && ms(t.knownAt) > ms(t.touchedAt) ? t.knownAt : t.touchedAt)).sort((a, b) => ms(a.touchedAt) - ms(b.touchedAt) || cmp(a.touchId, b.touchId));
   const churns = known(inputs.churnEvents, (c) => c.churnedAt).sort((a, b) => ms(a.churnedAt) - ms(b.churnedAt) || cmp(a.churnId, b.churnId));
   const warnings: string[] = [];
   const base = { ruleVersion: opts.ruleVersion };
@@ -288,7 +288,8 @@ function entry(e: Omit<AttributionEntry, 'positionId'>): AttributionEntry {
   const body = { ...e, evidence };
   const canonical = JSON.stringify(ENTRY_FIELDS.slice(1).map((f) => body[f as keyof typeof body]));
   const positionId = crypto.createHash('sha256').update(canonical).digest('hex').slice(0, 24);
-  return { positionId, ...body };
+  // Built in ENTRY_FIELDS order so every JSON rendering of an entry is byte-identical.
+  return Object.fromEntries(ENTRY_FIELDS.map((f) => [f, f === 'positionId' ? positionId : body[f]])) as unknown as AttributionEntry;
 }
 
 function periodKey(iso: string, period: 'year' | 'quarter' | 'all'): string {

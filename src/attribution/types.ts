@@ -23,6 +23,8 @@ export interface PartnerTouch {
   partner: string;
   kind: TouchKind;
   touchedAt: string;
+  /** When partnersync could first know it (e.g. a registration's acceptance), if later than `touchedAt`. */
+  knownAt?: string;
   /** A touch names an opportunity, or an account (then it applies to that account's opportunities). */
   opportunityId: string | null;
   accountId: string | null;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from './001-core.js';
+import * as m050 from './050-attribution.js';
 
 /**
  * Staging migrations, in order. Append new ones (`NNN-name.ts`, exporting `up` and `down`); never
@@ -7,6 +8,7 @@ import * as m001 from './001-core.js';
  */
 const migrations: Record<string, { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }> = {
   '001-core': m001,
+  '050-attribution': m050,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
