@@ -6,7 +6,10 @@ import type { ConnectorDefinition } from './types.js';
  * Connector code by type, loaded lazily: `partnersync --help` and config validation never load
  * jsforce, snowflake-sdk or the HubSpot client. Add a connector by adding one line here.
  */
-const loaders: Readonly<Partial<Record<ConnectionType, () => Promise<{ default: ConnectorDefinition<never> }>>>> = Object.freeze({});
+const loaders: Readonly<Partial<Record<ConnectionType, () => Promise<{ default: ConnectorDefinition<never> }>>>> = Object.freeze({
+  csv: () => import('./csv/index.js'),
+  postgres: () => import('./postgres/index.js'),
+});
 
 export async function getConnector(type: ConnectionType): Promise<ConnectorDefinition<never>> {
   const load = loaders[type];

@@ -1,0 +1,184 @@
+import type { Source, StreamDescriptor } from '../connectors/types.js';
+import { InterruptedError } from '../errors.js';
+import { nowIso, type Staging } from '../staging/db.js';
+import { rawTableName, recordHash, recordKey, toRawRow } from '../staging/raw-tables.js';
+import type { Reject } from '../staging/rejects.js';
+import type { RunLog } from '../staging/runs.js';
+import { getState, resetState, type StateKey } from '../staging/state.js';
+import type { Progress } from '../ui/output.js';
+import { createRawWriter, type BatchToCommit, type PreparedRow, type RawWriter } from './raw-writer.js';
+
+/** Counts of one stream's extract; they go into the run log under `extract.<connection>.<stream>`. */
+export interface StreamCounts {
+  /** Records read from the source (valid ones, before dedupe within a batch). */
+  records: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  rejected: number;
+  batches: number;
+}
+
+export interface StreamResult extends StreamCounts {
+  connection: string;
+  stream: string;
+  table: string;
+  /** rejected / (records + rejected); 0 when nothing was read. */
+  rejectRate: number;
+  fullRefresh: boolean;
+  seconds: number;
+}
+
+export interface ExtractStreamOptions {
+  staging: Staging;
+  run: RunLog;
+  /** Connection name: the raw table is `raw_<connection>__<stream>`, state is keyed by it. */
+  connection: string;
+  source: Source;
+  stream: StreamDescriptor;
+  /** Forget the stream's state and replace its rows (removal happens with the first committed batch). */
+  fullRefresh?: boolean;
+  since?: Date;
+  signal?: AbortSignal;
+  progress?: Progress;
+  /**
+   * Commit at the first checkpoint after this many buffered messages (default 2000). Sources choose
+   * where checkpoints fall; this only groups small pages into fewer transactions.
+   */
+  batchSize?: number;
+  /**
+   * Without a checkpoint for this many messages, buffered records are written without state (safe:
+   * re-reading upserts the same keys) so memory stays bounded whatever the source does.
+   */
+  maxBuffered?: number;
+  /** Reuse one writer across streams (keeps prepared statements). */
+  writer?: RawWriter;
+}
+
+/**
+ * Read one stream from a source into `raw_<connection>__<stream>`. Messages are buffered until a
+ * checkpoint; then records, tombstones, rejects and the checkpoint's state commit in one
+ * transaction. On abort the loop stops at the next checkpoint boundary (after committing it) and
+ * throws InterruptedError: everything before it is saved, the next run resumes there.
+ *
+ * @example
+ *   const r = await extractStream({ staging, run, connection: 'crm', source, stream: { name: 'accounts', primaryKey: ['id'] } });
+ *   r.inserted; // rows new to staging
+ */
+export async function extractStream(opts: ExtractStreamOptions): Promise<StreamResult> {
+  const { staging, run, connection, source, stream } = opts;
+  const started = Date.now();
+  const table = rawTableName(connection, stream.name);
+  const stateKey: StateKey = { connection, stream: stream.name, params: stream.params };
+  const writer = opts.writer ?? createRawWriter(staging);
+  const batchSize = opts.batchSize ?? 2000;
+  const maxBuffered = Math.max(batchSize, opts.maxBuffered ?? 20_000);
+  const fullRefresh = Boolean(opts.fullRefresh);
+  const sourceName = `${connection}/${stream.name}`;
+
+  if (fullRefresh) await resetState(staging, connection, stream.name);
+  const state = fullRefresh ? undefined : await getState(staging, stateKey);
+
+  const counts: StreamCounts = { records: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, batches: 0 };
+  let clearPending = fullRefresh;
+  let records = new Map<string, PreparedRow>();
+  let deletes = new Map<string, PreparedRow>();
+  let rejects: Reject[] = [];
+  let buffered = 0;
+
+  const flush = async (checkpoint: { value: unknown } | undefined) => {
+    if (buffered === 0 && !checkpoint && !clearPending) return;
+    const batch: BatchToCommit = {
+      table,
+      records,
+      deletes,
+      rejects,
+      state: checkpoint ? { key: stateKey, value: checkpoint.value } : undefined,
+      clearFirst: clearPending,
+      runId: run.id,
+      extractedAt: nowIso(),
+    };
+    const c = await writer.commit(batch);
+    clearPending = false;
+    counts.inserted += c.inserted;
+    counts.updated += c.updated;
+    counts.unchanged += c.unchanged;
+    counts.deleted += c.deleted;
+    counts.batches++;
+    records = new Map();
+    deletes = new Map();
+    rejects = [];
+    buffered = 0;
+    opts.progress?.update(`${stream.name}: ${counts.records.toLocaleString('en-US')} records, ${counts.rejected} rejected`);
+  };
+
+  const iterator = source.read(stream, { state, since: opts.since, signal: opts.signal })[Symbol.asyncIterator]();
+  // The newest checkpoint whose preceding messages are all buffered: committing it with the buffer is safe.
+  let checkpoint: { value: unknown } | undefined;
+  let stopped = false;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      const m = next.value;
+      if (m.type === 'record') {
+        const row = toRawRow(m.record);
+        const key = recordKey(m.record, stream.primaryKey);
+        if (key === undefined) {
+          rejects.push({ runId: run.id, step: 'extract', source: sourceName, kind: 'invalid', code: 'MISSING_KEY', reason: `primary key (${stream.primaryKey.join(', ')}) is empty`, record: m.record });
+          counts.rejected++;
+        } else {
+          records.set(key, { key, hash: recordHash(row), row });
+          deletes.delete(key);
+          counts.records++;
+        }
+        buffered++;
+      } else if (m.type === 'delete') {
+        const key = recordKey(m.key, stream.primaryKey);
+        if (key !== undefined) {
+          records.delete(key);
+          deletes.set(key, { key, hash: 'tombstone', row: toRawRow(m.key) });
+        }
+        buffered++;
+      } else if (m.type === 'reject') {
+        rejects.push({ runId: run.id, step: 'extract', source: sourceName, kind: 'invalid', code: m.code, location: m.location, reason: m.reason, record: m.raw });
+        counts.rejected++;
+        buffered++;
+      } else {
+        checkpoint = { value: m.state };
+        if (buffered >= batchSize || opts.signal?.aborted) {
+          await flush(checkpoint);
+          checkpoint = undefined;
+          if (opts.signal?.aborted) {
+            stopped = true;
+            break;
+          }
+        }
+        continue;
+      }
+      if (buffered >= maxBuffered) {
+        // No checkpoint for a long while: write what we have (upserts are idempotent) with the
+        // newest checkpoint already passed, if any, so memory stays bounded.
+        await flush(checkpoint);
+        checkpoint = undefined;
+      }
+    }
+    if (!stopped) await flush(checkpoint);
+  } finally {
+    if (stopped) await iterator.return?.(undefined);
+  }
+
+  const result: StreamResult = {
+    connection,
+    stream: stream.name,
+    table,
+    ...counts,
+    rejectRate: counts.records + counts.rejected === 0 ? 0 : counts.rejected / (counts.records + counts.rejected),
+    fullRefresh,
+    seconds: (Date.now() - started) / 1000,
+  };
+  await run.count('extract', { [sourceName]: { records: counts.records, inserted: counts.inserted, updated: counts.updated, unchanged: counts.unchanged, deleted: counts.deleted, rejected: counts.rejected } });
+  if (stopped) throw new InterruptedError(opts.signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+  return result;
+}
