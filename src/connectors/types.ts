@@ -84,18 +84,34 @@ export interface DestinationCapabilities {
   operations: WriteOperation[];
   /** Requests per window, for the shared rate governor. */
   rateLimit?: { requests: number; perMs: number };
+  /**
+   * A bulk path for large diffs (Salesforce Bulk API 2.0): when one run has more than `threshold`
+   * records of one operation to send, the engine may pass up to `maxBatch` records per write() and
+   * the destination sends them as one bulk job. Smaller diffs keep using `maxBatch` above.
+   */
+  bulk?: { threshold: number; maxBatch: number };
 }
 
 export interface FieldCheck {
   missing: string[];
   created: string[];
+  /** What the user should do about `missing` fields the API cannot create (one line each). */
+  hints?: string[];
 }
 
 export interface Destination {
   capabilities: DestinationCapabilities;
   check(): Promise<void>;
-  /** Check that fields exist in the destination; create them when `create` is true and the API allows. */
-  preflight(object: string, fields: Array<{ name: string; type: 'string' | 'number' | 'boolean' | 'datetime' }>, create: boolean): Promise<FieldCheck>;
+  /**
+   * Check that fields exist in the destination; create them when `create` is true and the API allows.
+   * `key` (optional) lets the destination also verify the sync key, e.g. that HubSpot can upsert by it.
+   */
+  preflight(
+    object: string,
+    fields: Array<{ name: string; type: 'string' | 'number' | 'boolean' | 'datetime' }>,
+    create: boolean,
+    key?: { field: string; operation: WriteOperation },
+  ): Promise<FieldCheck>;
   write(batch: WriteBatch, signal?: AbortSignal): Promise<WriteResult[]>;
   close?(): Promise<void>;
 }
