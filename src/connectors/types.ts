@@ -64,7 +64,11 @@ export interface Source {
   close?(): Promise<void>;
 }
 
-/** Per-record outcome of a destination write; `key` is the record's sync key. */
+/**
+ * Per-record outcome of a destination write; `key` is the record's sync key. Codes the push engine
+ * understands: `NOT_FOUND` (an update/delete found no record: skipped, or done for a delete),
+ * `DUPLICATE` (a create found the key taken). `retriable: true` asks for the record to be sent again.
+ */
 export type WriteResult =
   | { key: string; ok: true; destinationId?: string; created?: boolean }
   | { key: string; ok: false; code: string; message: string; httpStatus?: number; retriable?: boolean };
@@ -76,20 +80,42 @@ export interface WriteBatch {
   operation: WriteOperation;
   keyField: string;
   records: Array<{ key: string; destinationId?: string; fields: Record<string, unknown> }>;
+  /**
+   * Fields not to overwrite: `ifEmpty` only while the destination value is empty, `onCreate` only
+   * when the record is created. SQL destinations do this in the statement; others may write them on
+   * create only (the engine already leaves them out for records it knows exist).
+   */
+  fieldModes?: Record<string, 'ifEmpty' | 'onCreate'>;
 }
 
 export interface DestinationCapabilities {
   /** Largest batch one write call accepts (HubSpot 100, Salesforce collections 200). */
   maxBatch: number;
   operations: WriteOperation[];
-  /** Requests per window, for the shared rate governor. */
+  /** Write calls per window: the push engine takes one token of this bucket per `write()`. */
   rateLimit?: { requests: number; perMs: number };
+  /** Narrower allowances inside `write()` (e.g. HubSpot search 4/s), taken with `ctx.rate.take(endpoint)`. */
+  endpointRateLimits?: Record<string, { requests: number; perMs: number }>;
+  /** Write calls the engine may have in flight at once (default 1). */
+  concurrency?: number;
   /**
    * A bulk path for large diffs (Salesforce Bulk API 2.0): when one run has more than `threshold`
    * records of one operation to send, the engine may pass up to `maxBatch` records per write() and
    * the destination sends them as one bulk job. Smaller diffs keep using `maxBatch` above.
    */
   bulk?: { threshold: number; maxBatch: number };
+}
+
+/**
+ * The shared rate governor as a destination sees it (`ConnectorContext.rate`): one per connection,
+ * shared by every target that writes through it.
+ * @example
+ *   await ctx.rate?.take('search');            // before a call that has its own allowance
+ *   ctx.rate?.pause(retryAfterMs, 'search');   // a 429 said wait: every caller waits
+ */
+export interface RateGate {
+  take(endpoint?: string, signal?: AbortSignal): Promise<void>;
+  pause(ms: number, endpoint?: string): void;
 }
 
 export interface FieldCheck {
@@ -124,6 +150,8 @@ export interface ConnectorContext {
   baseDir: string;
   staging?: Staging;
   log: (level: 'info' | 'warn', message: string) => void;
+  /** The shared rate governor of this connection (set by push). */
+  rate?: RateGate;
 }
 
 /**
