@@ -156,6 +156,45 @@ async function dropRelation(db: Knex, dialect: Staging['dialect'], name: string)
   await db.raw(`DROP ${kind === 'view' ? 'VIEW' : 'TABLE'} ${quoteIdent(name)}${cascade}`);
 }
 
+/**
+ * Run model SQL as written. On Postgres it goes straight to the pg connection: knex would turn every
+ * `?` (in a regex or a string literal) into a bind parameter. Several statements run in one transaction.
+ */
+async function execStatements(staging: Staging, statements: string[]): Promise<void> {
+  if (staging.dialect === 'sqlite') {
+    if (statements.length === 1) {
+      await staging.db.raw(statements[0]!);
+      return;
+    }
+    await staging.db.transaction(async (trx) => {
+      for (const s of statements) await trx.raw(s);
+    });
+    return;
+  }
+  const client = staging.db.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<void> };
+  const conn = await client.acquireConnection();
+  try {
+    if (statements.length === 1) {
+      await conn.query(statements[0]!);
+      return;
+    }
+    await conn.query('BEGIN');
+    try {
+      for (const s of statements) await conn.query(s);
+      await conn.query('COMMIT');
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
+
+interface PgConnection {
+  query(sql: string): Promise<unknown>;
+}
+
 async function buildModel(staging: Staging, def: ModelDef, config: ModelsConfig): Promise<number | null> {
   const { db, dialect } = staging;
   // Raw tables a model reads: missing ones are reported by model and table, before any SQL runs.
@@ -195,18 +234,15 @@ async function buildModel(staging: Staging, def: ModelDef, config: ModelsConfig)
   };
 
   if (def.materialized === 'view') {
-    // Views are created in one transaction with the drop: a bad view leaves the old one in place.
-    await db
-      .transaction(async (trx) => {
-        await dropRelation(trx, dialect, def.name);
-        await trx.raw(sent);
-      })
-      .catch(fail);
+    // Dropped and created in one transaction: a view that does not compile leaves the old one in place.
+    const kind = await relationKind(db, dialect, def.name);
+    const drop = kind ? [`DROP ${kind === 'view' ? 'VIEW' : 'TABLE'} ${quoteIdent(def.name)}${dialect === 'postgres' ? ' CASCADE' : ''}`] : [];
+    await execStatements(staging, [...drop, sent]).catch(fail);
     return null;
   }
 
   await dropRelation(db, dialect, build);
-  await db.raw(sent).catch(fail);
+  await execStatements(staging, [sent]).catch(fail);
   const [counted] = (await db(build).count({ n: '*' })) as Array<{ n: number | string }>;
   if (dialect === 'sqlite') {
     // Renaming with views in the schema that read the (dropped) old table would fail the rename check.
