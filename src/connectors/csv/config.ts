@@ -7,7 +7,11 @@ export const CsvDialect = z.object({
     .describe('auto = UTF-8 with or without BOM, UTF-16 when a BOM says so. Latin-1 only on request.'),
 });
 
-export const CsvStream = CsvDialect.partial().extend({
+// Stream-level dialect overrides have no defaults of their own: unset means "the connection's".
+export const CsvStream = z.object({
+  delimiter: z.string().min(1).max(2).optional(),
+  quote: z.string().length(1).optional(),
+  encoding: CsvDialect.shape.encoding.unwrap().optional(),
   file: z.string().min(1).describe('Path of the CSV file, relative to the config file.'),
   primaryKey: z.array(z.string()).optional().describe('Columns that identify a row (after mapping).'),
   columns: z.record(z.string(), z.string()).optional().describe('Rename columns: { their_name: our_name }.'),
