@@ -9,7 +9,7 @@
  *   index.websiteDomain.get('acme.com')   // [0] — positions in index.accounts
  *   index.cycles                          // [['A', 'B']] when A → B → A
  */
-import { normalizeHost, splitList, websiteDomains } from './domain-normalize.js';
+import { normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName } from './name-normalize.js';
@@ -38,7 +38,8 @@ export class PostingMap {
     if (cur === undefined) this.map.set(key, idx);
     else if (typeof cur === 'number') {
       if (cur !== idx) this.map.set(key, [cur, idx]);
-    } else if (!cur.includes(idx)) cur.push(idx);
+      // Positions arrive in increasing order while the index is built, so a repeat can only be the last one.
+    } else if (cur[cur.length - 1] !== idx) cur.push(idx);
   }
   get(key: string): readonly number[] {
     const cur = this.map.get(key);
@@ -84,6 +85,8 @@ export interface AccountIndex {
   danglingParents: { accountId: string; parentAccountId: string }[];
   /** Account ids that appeared more than once (the first row wins). */
   duplicateIds: string[];
+  /** Normalisations of every website/extra domain held by an account (the matcher's fast path). */
+  knownHosts: Map<string, NormalizedHost>;
 }
 
 export interface BuildIndexOptions {
@@ -116,6 +119,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     cycles: [],
     danglingParents: [],
     duplicateIds: [],
+    knownHosts: new Map(),
   };
   const parentIds: (string | null)[] = [];
   for (const r of records) {
@@ -141,11 +145,13 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     parentIds.push(r.parentAccountId ? String(r.parentAccountId).trim() || null : null);
 
     if (site) {
+      index.knownHosts.set(site.domain, site);
       index.websiteDomain.add(site.domain, idx);
       index.domainLabel.add(site.label, idx);
     }
     for (const d of r.domains ?? []) {
       for (const h of websiteDomains(d)) {
+        index.knownHosts.set(h.domain, h);
         index.extraDomain.add(h.domain, idx);
         index.domainLabel.add(h.label, idx);
       }

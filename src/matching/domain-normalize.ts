@@ -37,6 +37,9 @@ export const SERVICE_LABELS: ReadonlySet<string> = new Set([
   'dev', 'developer', 'developers', 'cloud', 'news', 'console', 'dashboard', 'go', 'info', 'about',
 ]);
 
+/** Looks a cleaned host up among already-normalised domains; returns the stored normalisation or undefined. */
+export type KnownDomains = (host: string) => NormalizedHost | undefined;
+
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const ASCII_HOST = /^[a-z0-9.-]+$/;
 const WWW = /^www\d{0,3}\./;
@@ -63,7 +66,7 @@ export function extractHost(input: string): string {
  * Normalises one host or URL. Returns null when there is no registrable domain (empty, an IP address,
  * `localhost`, a bare public suffix such as `co.uk`).
  */
-export function normalizeHost(input: string | null | undefined): NormalizedHost | null {
+export function normalizeHost(input: string | null | undefined, known?: KnownDomains): NormalizedHost | null {
   if (!input) return null;
   let host = extractHost(input).toLowerCase().replace(/\.+$/, '');
   if (host === '') return null;
@@ -73,6 +76,12 @@ export function normalizeHost(input: string | null | undefined): NormalizedHost 
     if (host === '') return null;
   }
   host = host.replace(WWW, '');
+  // A host that IS a registrable domain already computed (an account's) needs no public-suffix lookup:
+  // the matcher's hot path, where most signals carry exactly an account's domain.
+  if (known) {
+    const k = known(host);
+    if (k) return k;
+  }
   const p = parse(host, { allowPrivateDomains: true, extractHostname: false });
   if (p.isIp) return null;
   let domain = p.domain;
@@ -105,11 +114,11 @@ export function splitList(value: string | null | undefined): string[] {
 }
 
 /** The registrable domains of every host in a website-like field (deduplicated, in order). */
-export function websiteDomains(value: string | null | undefined): NormalizedHost[] {
+export function websiteDomains(value: string | null | undefined, known?: KnownDomains): NormalizedHost[] {
   const out: NormalizedHost[] = [];
   const seen = new Set<string>();
   for (const part of splitList(value)) {
-    const h = normalizeHost(part);
+    const h = normalizeHost(part, known);
     if (h && !seen.has(h.domain)) {
       seen.add(h.domain);
       out.push(h);

@@ -11,7 +11,7 @@
  *   fm.isFree('google.com')   // false
  */
 import { createRequire } from 'node:module';
-import { normalizeHost, type NormalizedHost } from './domain-normalize.js';
+import { normalizeHost, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
 
 // free-email-domains is a CommonJS JSON list; createRequire loads it the same way under NodeNext ESM and
 // in the compiled dist/ without an import attribute.
@@ -64,12 +64,12 @@ export interface ParsedEmail {
 const EMAIL = /[^\s<>"'(),;:[\]]+@[^\s<>"'(),;:[\]]+/g;
 
 /** Every e-mail address in a field (`Name <a@b.com>`, `mailto:a@b.com`, several separated by `,`/`;`). */
-export function parseEmails(value: string | null | undefined): ParsedEmail[] {
+export function parseEmails(value: string | null | undefined, known?: KnownDomains): ParsedEmail[] {
   if (!value) return [];
   const out: ParsedEmail[] = [];
   for (const m of value.replace(/mailto:/gi, ' ').matchAll(EMAIL)) {
     const address = m[0].replace(/[.]+$/, '');
-    const host = normalizeHost(address.slice(address.lastIndexOf('@') + 1));
+    const host = normalizeHost(address.slice(address.lastIndexOf('@') + 1), known);
     if (host) out.push({ address, host, domain: host.domain });
   }
   return out;

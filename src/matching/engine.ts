@@ -15,7 +15,7 @@
 import { buildAccountIndex, fuzzyBlockKeys, hierarchyMembers, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
-import { SERVICE_LABELS, websiteDomains, splitList, type NormalizedHost } from './domain-normalize.js';
+import { SERVICE_LABELS, websiteDomains, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
 import { freeMailChecker, looksLikeEmail, parseEmails, type FreeMailChecker } from './email-domain.js';
 import { jaroWinkler } from './fuzzy.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
@@ -83,7 +83,7 @@ export function createMatcher(accounts: readonly AccountRecord[], policyInput: M
   const policy = MatchPolicy.parse(policyInput);
   const freeMail = freeMailChecker({ extra: policy.email.extraFreeMailDomains, notFree: policy.email.notFreeMailDomains });
   const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d) });
-  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map() };
+  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known: (h) => index.knownHosts.get(h) };
   return { index, policy, match: (s) => matchOne(ctx, s) };
 }
 
@@ -113,19 +113,23 @@ interface Ctx {
   freeMail: FreeMailChecker;
   /** root → country → members with that country (only for hierarchies with several members). */
   countryCache: Map<number, Map<string, number[]>>;
+  known: KnownDomains;
 }
 
 function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
   const site: NormalizedHost[] = [];
   const emails: string[] = [];
+  const known = ctx.known;
   for (const part of splitList(s.website)) {
     // An address pasted into the website field is e-mail evidence (free-mail rules apply), not a site.
-    if (looksLikeEmail(part)) emails.push(part);
-    else site.push(...websiteDomains(part));
+    if (part.includes('@') && looksLikeEmail(part)) emails.push(part);
+    else site.push(...websiteDomains(part, known));
   }
   const workEmail: string[] = [];
   const freeEmail: string[] = [];
-  for (const e of [...parseEmails(s.email), ...emails.flatMap((x) => parseEmails(x))]) {
+  const parsed = parseEmails(s.email, known);
+  for (const x of emails) parsed.push(...parseEmails(x, known));
+  for (const e of parsed) {
     const list = ctx.freeMail.isFree(e.host.host) || ctx.freeMail.isFree(e.domain) ? freeEmail : workEmail;
     if (!list.includes(e.domain)) list.push(e.domain);
   }

@@ -28,8 +28,12 @@ const SPECIAL_FOLDS: Record<string, string> = {
 };
 const SPECIAL_RE = new RegExp(`[${Object.keys(SPECIAL_FOLDS).join('')}]`, 'g');
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Lowercase, accents removed, compatibility forms folded (full-width letters, ligatures). */
 export function foldUnicode(s: string): string {
+  // Most names are plain ASCII: lower-casing is all the folding they need.
+  if (PRINTABLE_ASCII.test(s)) return s.toLowerCase();
   return s
     .toLowerCase()
     .normalize('NFKD')

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Matching throughput: N generated accounts × M generated signals through the engine (from dist/), and in the
+// same run the exact-domain join of the same data in SQLite (better-sqlite3), for comparison.
+//
+//   npx tsc -p tsconfig.build.json && node bench/match.mjs [--accounts N] [--signals M] [--no-sql]
+//   node bench/match.mjs --accounts 1000000 --signals 1000000
+//
+// Prints figures; asserts nothing. Data is generated deterministically (seeded), never read from disk.
+// The SQL side gets pre-normalised domains (its best case: no URL parsing, no names, no hierarchy); the
+// engine gets raw, messy inputs and does all of its work.
+import { performance } from 'node:perf_hooks';
+
+const args = process.argv.slice(2);
+const arg = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : dflt;
+};
+const N = arg('accounts', 300_000);
+const M = arg('signals', 300_000);
+const withSql = !args.includes('--no-sql');
+
+const { createMatcher } = await import(new URL('../dist/matching/engine.js', import.meta.url).href).catch((e) => {
+  console.error('dist/ is missing or stale: run `npx tsc -p tsconfig.build.json` first.\n', e.message);
+  process.exit(1);
+});
+
+// --- deterministic generator ----------------------------------------------------------------------
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const SYL = ['ac', 'me', 'lu', 'ra', 'zen', 'tor', 'vi', 'qua', 'nex', 'do', 'pel', 'sy', 'mo', 'ka', 'ri', 'ten', 'bo', 'gal', 'fi', 'ux'];
+const TLD = ['com', 'com', 'com', 'io', 'net', 'de', 'co.uk', 'com.br', 'fr', 'co.jp'];
+const LEGAL = ['Inc.', 'LLC', 'Ltd', 'GmbH', 'S.A.', 'SAS', 'K.K.', 'Ltda', 'AG', 'BV', 'PLC', ''];
+const COUNTRY = ['US', 'US', 'GB', 'DE', 'FR', 'JP', 'BR', ''];
+const FREE = ['gmail.com', 'outlook.com', 'yahoo.com', 'gmx.de'];
+
+/** The base word of account i: unique per i (syllables spell i in base 20, plus a check syllable). */
+function word(i) {
+  let w = '';
+  let n = i + 1;
+  while (n > 0) {
+    w += SYL[n % 20];
+    n = Math.floor(n / 20);
+  }
+  return w + SYL[(i * 7) % 20];
+}
+const cap = (s) => s[0].toUpperCase() + s.slice(1);
+const domainOf = (i) => `${word(i)}.${TLD[i % TLD.length]}`;
+
+function account(i) {
+  const r = rng(i * 2654435761);
+  const d = domainOf(i);
+  const style = Math.floor(r() * 4);
+  const website = style === 0 ? `https://www.${d}/` : style === 1 ? d : style === 2 ? `WWW.${d.toUpperCase()}` : `http://${d}/en-us`;
+  const parent = i > 10 && r() < 0.05 ? `A${Math.floor(r() * i)}` : null;
+  return {
+    accountId: `A${i}`,
+    name: `${cap(word(i))} ${LEGAL[i % LEGAL.length]}`.trim(),
+    website,
+    domains: r() < 0.1 ? [`${word(i)}-cdn.net`] : [],
+    parentAccountId: parent,
+    country: COUNTRY[i % COUNTRY.length],
+  };
+}
+
+/** Signal j: the clean domain the SQL side joins on, and the messy record the engine gets. */
+function signal(j) {
+  const r = rng(j * 40503 + 17);
+  const kind = r();
+  const target = Math.floor(r() * N * 1.1); // ~10% point at companies we do not have
+  const d = target < N ? domainOf(target) : `absent${target}.com`;
+  const name = target < N ? cap(word(target)) : `Absent${target}`;
+  if (kind < 0.55) {
+    const sub = ['', 'www.', 'eu.', 'app.', 'shop.'][Math.floor(r() * 5)];
+    return { sqlDomain: d, rec: { signalId: `S${j}`, website: `https://${sub}${d}/pricing?ref=x`, companyName: r() < 0.5 ? name : null } };
+  }
+  if (kind < 0.75) return { sqlDomain: d, rec: { signalId: `S${j}`, email: `jo.${j}@${d}` } };
+  if (kind < 0.88) return { sqlDomain: FREE[j % 4], rec: { signalId: `S${j}`, email: `jo.${j}@${FREE[j % 4]}`, companyName: `${name} Inc` } };
+  if (kind < 0.97) return { sqlDomain: null, rec: { signalId: `S${j}`, companyName: name.toUpperCase() } };
+  return { sqlDomain: `site${j}.github.io`, rec: { signalId: `S${j}`, website: `https://site${j}.github.io/` } };
+}
+
+const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
+const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+// --- engine ---------------------------------------------------------------------------------------
+console.log(`partnersync match bench: ${N.toLocaleString()} accounts × ${M.toLocaleString()} signals (node ${process.version})`);
+let t0 = performance.now();
+const accounts = new Array(N);
+for (let i = 0; i < N; i++) accounts[i] = account(i);
+const tGen = performance.now() - t0;
+
+t0 = performance.now();
+const matcher = createMatcher(accounts, {});
+const tIndex = performance.now() - t0;
+
+const counts = { matched: 0, review: 0, unmatched: 0 };
+t0 = performance.now();
+for (let j = 0; j < M; j++) counts[matcher.match(signal(j).rec).status]++;
+const tMatch = performance.now() - t0;
+// Signal generation is inside the loop; time it alone so it can be subtracted.
+t0 = performance.now();
+let sink = 0;
+for (let j = 0; j < M; j++) sink += signal(j).rec.signalId.length;
+const tSigGen = performance.now() - t0;
+const rssEngine = process.resourceUsage().maxRSS;
+const engineMs = tIndex + tMatch - tSigGen;
+
+console.log(`engine  generate accounts ${secs(tGen)} (not counted)`);
+console.log(`engine  index ${secs(tIndex)}  match ${secs(tMatch - tSigGen)} (+${secs(tSigGen)} signal generation, not counted)`);
+console.log(`engine  total ${secs(engineMs)}  → ${Math.round(M / ((tMatch - tSigGen) / 1000)).toLocaleString()} signals/s matching, ${Math.round(M / (engineMs / 1000)).toLocaleString()} signals/s incl. index`);
+console.log(`engine  matched ${counts.matched}  review ${counts.review}  unmatched ${counts.unmatched}  (${sink > 0 ? 'ok' : ''})`);
+console.log(`engine  peak RSS ${mb(rssEngine)}`);
+
+// --- SQLite exact-domain join ---------------------------------------------------------------------
+if (withSql) {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(':memory:');
+  db.pragma('journal_mode = OFF');
+  db.pragma('synchronous = OFF');
+  db.exec('CREATE TABLE accounts (account_id TEXT, domain TEXT); CREATE TABLE signals (signal_id TEXT, domain TEXT);');
+  t0 = performance.now();
+  const insA = db.prepare('INSERT INTO accounts VALUES (?, ?)');
+  const insS = db.prepare('INSERT INTO signals VALUES (?, ?)');
+  db.transaction(() => {
+    for (let i = 0; i < N; i++) insA.run(`A${i}`, domainOf(i));
+  })();
+  db.transaction(() => {
+    for (let j = 0; j < M; j++) {
+      const s = signal(j);
+      insS.run(s.rec.signalId, s.sqlDomain);
+    }
+  })();
+  const tLoad = performance.now() - t0;
+  t0 = performance.now();
+  db.exec('CREATE INDEX accounts_domain ON accounts(domain)');
+  const tIdx = performance.now() - t0;
+  t0 = performance.now();
+  let joined = 0;
+  for (const _ of db.prepare('SELECT s.signal_id, a.account_id FROM signals s JOIN accounts a ON a.domain = s.domain').iterate()) joined++;
+  const tJoin = performance.now() - t0;
+  db.close();
+  console.log(`sqlite  load ${secs(tLoad)} (incl. signal generation)  index ${secs(tIdx)}  join ${secs(tJoin)} (${joined} rows)`);
+  console.log(`sqlite  index+join ${secs(tIdx + tJoin)}  vs engine index+match ${secs(engineMs)}  → engine is ${(engineMs / (tIdx + tJoin)).toFixed(2)}× the SQL time`);
+  console.log(`process peak RSS ${mb(process.resourceUsage().maxRSS)} (after both)`);
+}
