@@ -9,6 +9,7 @@ import type { ConnectorDefinition } from './types.js';
 const loaders: Readonly<Partial<Record<ConnectionType, () => Promise<{ default: ConnectorDefinition<never> }>>>> = Object.freeze({
   csv: () => import('./csv/index.js'),
   postgres: () => import('./postgres/index.js'),
+  crossbeam: () => import('./crossbeam/index.js'),
 });
 
 export async function getConnector(type: ConnectionType): Promise<ConnectorDefinition<never>> {
