@@ -54,10 +54,18 @@ export function errorLine(err: unknown, sql: string, sent: string, prefixLines: 
   // Postgres: a 1-based character position into the statement.
   const pos = Number(e?.position);
   if (Number.isFinite(pos) && pos > 0) {
-    const line = lineOf(sent, pos - 1) - prefixLines;
+    let line = lineOf(sent, pos - 1) - prefixLines;
+    // "at end of input" points past the last line: report the last line that has SQL on it.
+    const lines = sql.split('\n');
+    while (line > 1 && (lines[line - 1] ?? '').trim() === '') line--;
     if (line >= 1) return line;
   }
   const msg = databaseMessage(err, sent);
+  // SQLite: the statement ended too early: the last line with SQL on it.
+  if (/incomplete input/.test(msg)) {
+    const lines = sql.split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.trim() !== '' && !lines[i]!.trim().startsWith('--')) return i + 1;
+  }
   // SQLite: `near "FORM": syntax error`, `no such column: a.b`, `no such table: x`, `no such function: f`.
   const m =
     /near "([^"]+)"/.exec(msg) ??
