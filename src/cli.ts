@@ -211,13 +211,41 @@ export function buildProgram(runtime: Runtime): Command {
     .action(notYet('serve', 'webhook receiver issue'));
 
   // --- attribute --------------------------------------------------------------------------------
-  program
+  const attribute = program
     .command('attribute')
     .description('compute partner credit, commissions and clawbacks into an append-only ledger')
-    .option('--as-of <date>', 'reproduce the result as of this date')
+    .option('--as-of <date>', 'replay: the result as of this date (YYYY-MM-DD = end of day UTC), printed, not posted')
+    .option('--rules <version>', 'rule version to apply (default: attribution.activeRules)')
+    .option('--diff', 'show what changed against what the ledger recorded (as of --as-of, or now)')
+    .addOption(new Option('--format <format>', 'output of --as-of / --diff').choices(['table', 'csv', 'json']).default('table'))
+    .addHelpText('after', examples([
+      'partnersync attribute                                   # compute now, post reversals + new lines',
+      'partnersync attribute --as-of 2024-03-31 --rules v1 --format csv',
+      'partnersync attribute --diff --rules v2',
+      'partnersync attribute explain OPP-0042',
+      'partnersync attribute report --period 2024-Q2 --format csv',
+    ]))
+    .action(action(runtime, () => import('./commands/attribute.js'), 'attribute'));
+  attribute
+    .command('explain <opportunity>')
+    .description('show each touch, how it counted, the split and every number for one opportunity')
+    .option('--as-of <date>', 'as of this date')
     .option('--rules <version>', 'rule version to apply')
-    .option('--diff', 'show what changed against what was paid')
-    .action(notYet('attribute', 'attribution issue'));
+    .action(action(runtime, () => import('./commands/attribute.js'), 'attributeExplain'));
+  attribute
+    .command('report')
+    .description('per partner and currency: sourced/influenced pipeline and revenue, commissions, clawbacks, net')
+    .requiredOption('--period <period>', '2024, 2024-Q2, 2024-03 or 2024-01-01..2024-06-30')
+    .option('--as-of <date>', 'the ledger as it stood on this date')
+    .addOption(new Option('--format <format>', 'output').choices(['table', 'csv', 'json']).default('table'))
+    .action(action(runtime, () => import('./commands/attribute.js'), 'attributeReport'));
+  attribute
+    .command('ledger')
+    .description('the recorded lines (open as of --as-of), or every ledger row with --all')
+    .option('--as-of <date>', 'the ledger as it stood on this date')
+    .option('--all', 'every row, reversals included')
+    .addOption(new Option('--format <format>', 'output').choices(['table', 'csv', 'json']).default('table'))
+    .action(action(runtime, () => import('./commands/attribute.js'), 'attributeLedger'));
 
   return program;
 }
