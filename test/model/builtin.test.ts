@@ -171,6 +171,21 @@ describe.each(dialects)('canonical inputs on %s', (dialect) => {
     ]);
   });
 
+  it('accounts from Salesforce and HubSpot raw tables together', async () => {
+    await insertRaw(staging, 'raw_sf__account', [
+      { _key: '001', id: '001', name: 'Acme', website: 'acme.com', parentid: '', billingcountry: 'US', ownerid: '005X', dunsnumber: '123', type: 'Customer', churn_risk__c: 'High', isdeleted: 'false' },
+    ]);
+    await insertRaw(staging, 'raw_hs__companies', [
+      { _key: '9', id: '9', name: 'Globex', domain: 'globex.com', hs_additional_domains: 'globex.de;globex.fr', country: 'Germany', hubspot_owner_id: '77', lifecyclestage: 'lead', hs_parent_company_id: '8' },
+    ]);
+    const models = { inputs: { accounts: [{ source: 'sf.Account', kind: 'salesforce' }, { source: 'hs.companies', kind: 'hubspot' }] } };
+    await runModels(staging, { models }, { baseDir, select: ['accounts'] });
+    expect(await rowsOf(staging, 'accounts', ['account_id'])).toEqual([
+      { account_id: '001', name: 'Acme', website: 'acme.com', domain: 'acme.com', domains: null, parent_account_id: null, country: 'US', owner: '005X', duns: '123', lifecycle_stage: 'Customer', churn_risk: 'High', source: 'sf.Account' },
+      { account_id: '9', name: 'Globex', website: 'globex.com', domain: 'globex.com', domains: 'globex.de;globex.fr', parent_account_id: '8', country: 'Germany', owner: '77', duns: null, lifecycle_stage: 'lead', churn_risk: null, source: 'hs.companies' },
+    ]);
+  });
+
   it('a missing required input names the model and the table; an optional one gives an empty table', async () => {
     const models = { inputs: { accounts: [{ source: 'nowhere.accounts', kind: 'csv' }] } };
     await expect(runModels(staging, { models }, { baseDir, select: ['accounts'] })).rejects.toThrow(/model accounts: input table raw_nowhere__accounts .*not in staging/);
