@@ -225,7 +225,15 @@ export function buildProgram(runtime: Runtime): Command {
       'partnersync attribute explain OPP-0042',
       'partnersync attribute report --period 2024-Q2 --format csv',
     ]))
-    .action(action(runtime, () => import('./commands/attribute.js'), 'attribute'));
+    .action(action(runtime, () => import('./commands/attribute.js'), 'attribute'))
+    // Flags typed after a subcommand (`attribute ledger --as-of …`) are parsed by this parent first,
+    // since it declares the same ones; hand them on to the subcommand that declares them too.
+    .hook('preSubcommand', (parent, sub) => {
+      for (const o of sub.options) {
+        const key = o.attributeName();
+        if (parent.getOptionValueSource(key) === 'cli') sub.setOptionValueWithSource(key, parent.getOptionValue(key), 'cli');
+      }
+    });
   attribute
     .command('explain <opportunity>')
     .description('show each touch, how it counted, the split and every number for one opportunity')

@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildProgram } from '../../src/cli.js';
 import { attribute, attributeExplain, attributeLedger, attributeReport } from '../../src/commands/attribute.js';
 import type { CommandContext } from '../../src/commands/context.js';
 import { AttributionConfig } from '../../src/attribution/config.js';
@@ -119,5 +120,18 @@ describe('partnersync attribute', () => {
   it('says which input table is missing', async () => {
     const c = await ctx();
     await expect(attribute(c.ctx, {})).rejects.toThrow(/staging tables opportunities and partner_touches, which do not exist/);
+  });
+
+  it('is wired into the CLI: subcommands, their flags and arguments', async () => {
+    await seeded(true);
+    const run = async (...argv: string[]) => {
+      const c = await ctx();
+      const program = buildProgram({ version: '0.0.0', makeContext: async () => c.ctx });
+      await program.parseAsync(['node', 'partnersync', ...argv]);
+      return c.stdout();
+    };
+    expect(await run('attribute', 'explain', 'O2', '--rules', 'v1', '--as-of', '2024-05-31')).toContain('opportunity O2 (account A2): 500.00 EUR');
+    expect(await run('attribute', '--as-of', '2024-05-31', '--rules', 'v1', '--format', 'csv')).toBe(await run('attribute', 'ledger', '--as-of', '2024-05-31', '--format', 'csv'));
+    expect(await run('attribute', 'report', '--period', '2024-Q2', '--format', 'csv')).toContain('globex,USD,0,0,50000,0,2000,0,2000');
   });
 });
