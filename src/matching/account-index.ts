@@ -85,8 +85,8 @@ export interface AccountIndex {
   danglingParents: { accountId: string; parentAccountId: string }[];
   /** Account ids that appeared more than once (the first row wins). */
   duplicateIds: string[];
-  /** Normalisations of every website/extra domain held by an account (the matcher's fast path). */
-  knownHosts: Map<string, NormalizedHost>;
+  /** Held domains that sit on a shared host (`acme.github.io` as an account's site); rare, kept for evidence. */
+  sharedHostDomains: Map<string, NormalizedHost>;
 }
 
 export interface BuildIndexOptions {
@@ -119,7 +119,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     cycles: [],
     danglingParents: [],
     duplicateIds: [],
-    knownHosts: new Map(),
+    sharedHostDomains: new Map(),
   };
   const parentIds: (string | null)[] = [];
   for (const r of records) {
@@ -145,13 +145,13 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     parentIds.push(r.parentAccountId ? String(r.parentAccountId).trim() || null : null);
 
     if (site) {
-      index.knownHosts.set(site.domain, site);
+      if (site.sharedHost) index.sharedHostDomains.set(site.domain, site);
       index.websiteDomain.add(site.domain, idx);
       index.domainLabel.add(site.label, idx);
     }
     for (const d of r.domains ?? []) {
       for (const h of websiteDomains(d)) {
-        index.knownHosts.set(h.domain, h);
+        if (h.sharedHost) index.sharedHostDomains.set(h.domain, h);
         index.extraDomain.add(h.domain, idx);
         index.domainLabel.add(h.label, idx);
       }
@@ -264,4 +264,14 @@ function cmp(a: string, b: string): number {
 /** All accounts of the hierarchy that `idx` belongs to (itself alone when it has none). */
 export function hierarchyMembers(index: AccountIndex, idx: number): readonly number[] {
   return index.members.get(index.accounts[idx]!.root) ?? [idx];
+}
+
+/**
+ * The matcher's fast path: a host that is exactly a domain some account holds is already a registrable
+ * domain, so it needs no public-suffix lookup. Builds the normalisation on demand instead of storing one
+ * object per domain (a million accounts would keep a million of them alive).
+ */
+export function knownHost(index: AccountIndex, host: string): NormalizedHost | undefined {
+  if (!index.websiteDomain.has(host) && !index.extraDomain.has(host)) return undefined;
+  return index.sharedHostDomains.get(host) ?? { host, domain: host, label: '', sharedHost: false, suffix: '' };
 }

@@ -12,7 +12,7 @@
  *   for (const s of signals) write(matcher.match(s));   // streaming: nothing retained per signal
  *   matchSignals(accounts, signals);                     // or all at once
  */
-import { buildAccountIndex, fuzzyBlockKeys, hierarchyMembers, type AccountIndex } from './account-index.js';
+import { buildAccountIndex, fuzzyBlockKeys, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
 import { SERVICE_LABELS, websiteDomains, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
@@ -83,7 +83,7 @@ export function createMatcher(accounts: readonly AccountRecord[], policyInput: M
   const policy = MatchPolicy.parse(policyInput);
   const freeMail = freeMailChecker({ extra: policy.email.extraFreeMailDomains, notFree: policy.email.notFreeMailDomains });
   const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d) });
-  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known: (h) => index.knownHosts.get(h) };
+  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known: (h) => knownHost(index, h) };
   return { index, policy, match: (s) => matchOne(ctx, s) };
 }
 
