@@ -8,5 +8,6 @@ export const IntercomConfig = z.object({
   accessToken: secret(z.string().min(1)),
   apiVersion: z.string().default('2.11'),
   requestsPerTenSeconds: z.number().int().positive().default(83),
+  concurrency: z.number().int().min(1).max(32).default(4).describe('Push: requests in flight at once (still paced by requestsPerTenSeconds).'),
 });
 export type IntercomConfig = z.infer<typeof IntercomConfig>;
