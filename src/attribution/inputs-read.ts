@@ -54,7 +54,7 @@ export async function readAttributionInputs(db: Knex): Promise<ReadInputs> {
     return {
       opportunityId: String(r.opportunity_id),
       accountId: String(r.account_id),
-      amountMinor: integer(r.amount_minor, `${where}: amount_minor`),
+      amountMinor: nonNegative(integer(r.amount_minor, `${where}: amount_minor`), `${where}: amount_minor`),
       currency: String(r.currency).toUpperCase(),
       createdAt: normalizeTimestamp(r.created_at, `${where}: created_at`),
       closedAt: r.closed_at === null || r.closed_at === undefined || r.closed_at === '' ? null : normalizeTimestamp(r.closed_at, `${where}: closed_at`),
@@ -128,6 +128,11 @@ function integer(v: unknown, where: string): number {
   if (!/^-?\d+$/.test(s)) throw new InputError(`${where}: "${s}" is not an integer amount in minor units (cents)`);
   const n = Number(s);
   if (!Number.isSafeInteger(n)) throw new InputError(`${where}: ${s} is too large`);
+  return n;
+}
+
+function nonNegative(n: number, where: string): number {
+  if (n < 0) throw new InputError(`${where}: ${n} is negative; credit is split from an opportunity's positive amount`);
   return n;
 }
 
