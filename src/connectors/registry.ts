@@ -10,6 +10,7 @@ const loaders: Readonly<Partial<Record<ConnectionType, () => Promise<{ default: 
   csv: () => import('./csv/index.js'),
   postgres: () => import('./postgres/index.js'),
   crossbeam: () => import('./crossbeam/index.js'),
+  salesforce: () => import('./salesforce/index.js'),
   intercom: () => import('./intercom/index.js'),
 });
 
