@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AttributionConfig } from '../attribution/config.js';
 import { ModelsConfig } from '../model/config.js';
+import { ServeConfig } from '../server/config.js';
 
 /**
  * The schema of `partnersync.yaml`. Connection settings are validated per type afterwards
@@ -42,7 +43,7 @@ export const RootConfig = z.object({
   models: ModelsConfig.prefault({}),
   match: z.looseObject({}).default({}),
   targets: z.record(name, z.looseObject({ connection: z.string().min(1) })).default({}),
-  serve: z.looseObject({}).default({}),
+  serve: ServeConfig.prefault({}),
   attribution: AttributionConfig.prefault({}),
 });
 export type RootConfig = z.infer<typeof RootConfig>;
