@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AttributionConfig } from '../attribution/config.js';
 import { ModelsConfig } from '../model/config.js';
+import { TargetConfig } from '../push/config.js';
 import { ServeConfig } from '../server/config.js';
 
 /**
@@ -42,7 +43,7 @@ export const RootConfig = z.object({
   pipelines: z.record(name, PipelineConfig).default({}),
   models: ModelsConfig.prefault({}),
   match: z.looseObject({}).default({}),
-  targets: z.record(name, z.looseObject({ connection: z.string().min(1) })).default({}),
+  targets: z.record(name, TargetConfig).default({}),
   serve: ServeConfig.prefault({}),
   attribution: AttributionConfig.prefault({}),
 });
