@@ -31,6 +31,8 @@ export interface ServeAppOptions {
   port?: number;
   /** Run the worker in this process (default: `config.worker.enabled`). */
   worker?: boolean;
+  /** Clock in ms for signature windows (tests replaying published vectors). */
+  now?: () => number;
 }
 
 export interface ServeApp {
@@ -73,7 +75,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       });
       return new Response(text, { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
     })
-    .mount(config.basePath, webhookRoutes({ config, inbox, metrics, onError: (e) => opts.log?.('warn', `inbox: ${String((e as Error)?.message ?? e)}`) }));
+    .mount(config.basePath, webhookRoutes({ config, inbox, metrics, now: opts.now, onError: (e) => opts.log?.('warn', `inbox: ${String((e as Error)?.message ?? e)}`) }));
 
   return {
     router,
