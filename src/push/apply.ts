@@ -143,8 +143,12 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   const total = todo.length;
   const concurrency = Math.max(1, opts.concurrency ?? caps.concurrency ?? 1);
 
-  /** One write call, with rate limiting and retries; returns results or throws a non-retriable error. */
-  const writeOnce = async (ops: PlannedOp[]): Promise<WriteResult[]> => {
+  /**
+   * One write call, with rate limiting and retries; returns results or throws a non-retriable error.
+   * `resent` is true when an earlier attempt failed in a way that may have reached the destination
+   * (5xx, reset): a create answered DUPLICATE then is our own first attempt that landed.
+   */
+  const writeOnce = async (ops: PlannedOp[]): Promise<{ results: WriteResult[]; resent: boolean }> => {
     const batch: WriteBatch = {
       object: plan.object,
       operation: ops[0]!.operation,
@@ -159,7 +163,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       try {
         res.writeCalls += 1;
         // The signal is not passed on: a batch in flight finishes, so its outcome is known.
-        return await destination.write(batch);
+        return { results: await destination.write(batch), resent: failures > 0 };
       } catch (err) {
         const retriable = err instanceof RetriableError ? err : isNetworkError(err) ? new RetriableError(String((err as Error).message), { cause: err }) : undefined;
         if (!retriable) throw err;
@@ -188,8 +192,9 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplyRe
    */
   const send = async (ops: PlannedOp[], recordAttempt = 0): Promise<Outcome[]> => {
     let results: WriteResult[];
+    let resent = false;
     try {
-      results = await writeOnce(ops);
+      ({ results, resent } = await writeOnce(ops));
     } catch (err) {
       if (err instanceof AuthError || err instanceof DestinationUnavailableError || err instanceof InterruptedError || signal?.aborted) throw err;
       if (ops.length > 1) {
@@ -211,7 +216,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       } else if (r.retriable && recordAttempt < retry.maxRetries) {
         again.push(op);
       } else {
-        outcomes.push(classifyFailure(op, r));
+        outcomes.push(classifyFailure(op, r, resent));
       }
     }
     if (again.length > 0) {
@@ -293,7 +298,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   return res;
 }
 
-function classifyFailure(op: PlannedOp, r: Extract<WriteResult, { ok: false }>): Outcome {
+function classifyFailure(op: PlannedOp, r: Extract<WriteResult, { ok: false }>, resent: boolean): Outcome {
   if (r.code === 'NOT_FOUND') {
     // Removing something already gone is done; an update-only record that does not exist is skipped.
     if (op.action === 'delete' || op.action === 'archive' || op.action === 'clear') return { op, kind: 'ok', result: { key: op.key, ok: true } };
@@ -301,7 +306,7 @@ function classifyFailure(op: PlannedOp, r: Extract<WriteResult, { ok: false }>):
   }
   if (r.code === 'DUPLICATE' && op.operation === 'create') {
     // Our own create whose confirmation was lost landed after all; otherwise someone else's record.
-    if (op.reason === 'in-doubt') return { op, kind: 'ok', result: { key: op.key, ok: true, created: true } };
+    if (op.reason === 'in-doubt' || resent) return { op, kind: 'ok', result: { key: op.key, ok: true, created: true } };
     return { op, kind: 'skipped', reason: 'exists (create-only)' };
   }
   return { op, kind: 'rejected', code: r.code, message: redact(r.message), ...(r.httpStatus !== undefined ? { httpStatus: r.httpStatus } : {}) };
