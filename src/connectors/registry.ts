@@ -11,7 +11,9 @@ const loaders: Readonly<Partial<Record<ConnectionType, () => Promise<{ default: 
   postgres: () => import('./postgres/index.js'),
   crossbeam: () => import('./crossbeam/index.js'),
   salesforce: () => import('./salesforce/index.js'),
+  hubspot: () => import('./hubspot/index.js'),
   intercom: () => import('./intercom/index.js'),
+  file: () => import('./file/index.js'),
 });
 
 export async function getConnector(type: ConnectionType): Promise<ConnectorDefinition<never>> {
