@@ -13,6 +13,8 @@ const loaders: Readonly<Partial<Record<ConnectionType, () => Promise<{ default: 
   salesforce: () => import('./salesforce/index.js'),
   hubspot: () => import('./hubspot/index.js'),
   intercom: () => import('./intercom/index.js'),
+  file: () => import('./file/index.js'),
+  snowflake: () => import('./snowflake/index.js'),
 });
 
 export async function getConnector(type: ConnectionType): Promise<ConnectorDefinition<never>> {

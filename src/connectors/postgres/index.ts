@@ -13,6 +13,10 @@ export default defineConnector<PostgresConfig>({
       dialect: { placeholder: (i) => `$${i}`, ident: pgIdent },
       connect: () => connectPostgres(config.url),
     }),
+  async createDestination(config) {
+    const { PostgresDestination } = await import('./destination.js');
+    return new PostgresDestination(config);
+  },
 });
 
 /** Postgres folds unquoted names to lower case: quote any name that would not survive that. */
