@@ -85,7 +85,7 @@ describe('HubSpot destination', () => {
       ],
     });
     expect(results[0]).toMatchObject({ ok: true, destinationId: id0 });
-    expect(results[1]).toMatchObject({ ok: false, key: 'acc-9', code: 'OBJECT_NOT_FOUND', httpStatus: 404 });
+    expect(results[1]).toMatchObject({ ok: false, key: 'acc-9', code: 'NOT_FOUND', httpStatus: 404 });
     expect(emu.state.get('companies', id0)?.properties.xb_partner).toBe('Hooli');
     expect(emu.calls('companies-batch-update')).toBe(1);
   });
@@ -95,7 +95,7 @@ describe('HubSpot destination', () => {
     await dest.write(companies(1, 3));
     const results = await dest.write({ ...companies(6), operation: 'create' });
     expect(results.filter((r) => r.ok)).toHaveLength(5);
-    expect(results[3]).toMatchObject({ ok: false, key: 'acc-3', httpStatus: 409 });
+    expect(results[3]).toMatchObject({ ok: false, key: 'acc-3', code: 'DUPLICATE', httpStatus: 409 });
     expect(emu.state.list('companies')).toHaveLength(6);
   });
 

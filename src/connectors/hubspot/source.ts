@@ -30,7 +30,6 @@ export const HUBSPOT_OBJECTS: readonly ObjectStream[] = [
   { name: 'deals', modified: 'hs_lastmodifieddate', defaults: ['dealname', 'amount', 'closedate', 'pipeline', 'dealstage', 'hubspot_owner_id', 'createdate', 'hs_lastmodifieddate'] },
 ];
 
-const ASSOCIATION_BATCH = 100;
 
 export interface HubspotState {
   /** Start of the next incremental window (ISO): the end of the last completed read. */
@@ -145,7 +144,7 @@ export class HubspotSource implements Source {
   private async *readAssociations(opts: ReadOptions): AsyncIterable<ReadMessage> {
     let after = (opts.state as { after?: string } | undefined)?.after;
     for (;;) {
-      const page = await this.client.listPage('companies', { limit: ASSOCIATION_BATCH, after, properties: ['hs_object_id'] }, opts.signal);
+      const page = await this.client.listPage('companies', { limit: this.config.pageSize, after, properties: ['hs_object_id'] }, opts.signal);
       const links = await this.client.associations('companies', 'contacts', page.results.map((c) => c.id), opts.signal);
       for (const l of links) {
         for (const to of l.toIds) yield { type: 'record', record: { company_id: l.fromId, contact_id: to.id, association_type_ids: to.typeIds } };

@@ -3,6 +3,7 @@ import { AuthError, FatalError, RetriableError } from '../../errors.js';
 import { redact } from '../../config/secrets.js';
 import { isNetworkError, retryDelayFromHeaders, withRetry } from '../shared/http.js';
 import { RateLimiter } from '../shared/rate-limiter.js';
+import type { RateGate } from '../types.js';
 
 /**
  * The narrow slice of intercom-client 7 partnersync uses, with two things the SDK does not do:
@@ -58,6 +59,20 @@ export interface IntercomApiOptions {
   maxRetries?: number;
   /** First backoff (tests shorten it). */
   baseDelayMs?: number;
+  /**
+   * The push engine's shared governor for this connection: when given, every request takes a token
+   * of its `request` endpoint bucket (declared in the destination's capabilities) instead of the
+   * client's own limiter, so all targets on one workspace share the one allowance.
+   */
+  gate?: RateGate;
+}
+
+/** The endpoint name of Intercom's per-request allowance in the push governor. */
+export const INTERCOM_REQUEST_ENDPOINT = 'request';
+
+/** Evenly spaced, 2% under the allowance: a fixed 10-second window is never overrun by a burst. */
+export function intercomPacing(requestsPerTenSeconds: number): { requests: number; perMs: number } {
+  return { requests: 1, perMs: Math.ceil((10_000 / requestsPerTenSeconds) * 1.02) };
 }
 
 export class IntercomApi {
@@ -74,14 +89,22 @@ export class IntercomApi {
       maxRetries: 0,
       timeoutInSeconds: Math.ceil((opts.timeoutMs ?? 60_000) / 1000),
     });
-    // Capacity 1, one token every window/limit ms: evenly spaced calls never overrun a fixed window.
-    this.limiter = new RateLimiter({ requests: 1, perMs: Math.ceil(10_000 / opts.requestsPerTenSeconds) });
+    this.limiter = new RateLimiter(intercomPacing(opts.requestsPerTenSeconds));
+  }
+
+  private take(signal?: AbortSignal): Promise<void> {
+    return this.opts.gate ? this.opts.gate.take(INTERCOM_REQUEST_ENDPOINT, signal) : this.limiter.take('default', 1, signal);
+  }
+
+  private pause(ms: number): void {
+    if (this.opts.gate) this.opts.gate.pause(ms, INTERCOM_REQUEST_ENDPOINT);
+    else this.limiter.pause('default', ms);
   }
 
   private async call<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return withRetry(
       async () => {
-        await this.limiter.take('default', 1, signal);
+        await this.take(signal);
         this.stats.requests += 1;
         try {
           return await fn();
@@ -117,7 +140,7 @@ export class IntercomApi {
         const retryAfterMs = retryDelayFromHeaders(headers ? headersRecord(headers) : undefined);
         if (status === 429) {
           this.stats.throttled += 1;
-          this.limiter.pause('default', retryAfterMs ?? 10_000);
+          this.pause(retryAfterMs ?? 10_000);
         }
         return new RetriableError(message, { status, retryAfterMs, cause: e });
       }

@@ -1,6 +1,6 @@
 import { FatalError, RetriableError } from '../../errors.js';
-import type { Destination, DestinationCapabilities, FieldCheck, WriteBatch, WriteOperation, WriteResult } from '../types.js';
-import { IntercomApi, IntercomRequestError, type AttributeModel, type IntercomDataType } from './client.js';
+import type { ConnectorContext, Destination, DestinationCapabilities, FieldCheck, WriteBatch, WriteOperation, WriteResult } from '../types.js';
+import { INTERCOM_REQUEST_ENDPOINT, IntercomApi, IntercomRequestError, intercomPacing, type AttributeModel, type IntercomDataType } from './client.js';
 import type { IntercomConfig } from './config.js';
 
 /**
@@ -84,6 +84,8 @@ export interface IntercomDestinationOptions {
   /** Requests in flight at once (all still paced by the shared limiter). */
   concurrency: number;
   maxBatch?: number;
+  /** Declared to the push governor as the `request` endpoint allowance (see client.ts). */
+  requestsPerTenSeconds?: number;
 }
 
 export class IntercomDestination implements Destination {
@@ -95,7 +97,12 @@ export class IntercomDestination implements Destination {
     readonly api: IntercomApi,
     private readonly opts: IntercomDestinationOptions,
   ) {
-    this.capabilities = { maxBatch: opts.maxBatch ?? INTERCOM_MAX_BATCH, operations: ['upsert', 'update', 'create', 'archive', 'delete'] };
+    this.capabilities = {
+      maxBatch: opts.maxBatch ?? INTERCOM_MAX_BATCH,
+      operations: ['upsert', 'update', 'create', 'archive', 'delete'],
+      // No per-write() limit: the allowance is per request, taken inside write() from this bucket.
+      ...(opts.requestsPerTenSeconds ? { endpointRateLimits: { [INTERCOM_REQUEST_ENDPOINT]: intercomPacing(opts.requestsPerTenSeconds) } } : {}),
+    };
   }
 
   async check(): Promise<void> {
@@ -217,13 +224,13 @@ export class IntercomDestination implements Destination {
         return { key: r.key, ok: true, destinationId: id };
       }
       case 'update': {
-        if (!id) return { key: r.key, ok: false, code: 'not_found', message: `Intercom: no contact with ${batch.keyField} ${r.key} (update-only mode does not create)`, httpStatus: 404 };
+        if (!id) return { key: r.key, ok: false, code: 'NOT_FOUND', message: `Intercom: no contact with ${batch.keyField} ${r.key} (update-only mode does not create)`, httpStatus: 404 };
         return this.updateContact(r.key, id, body, signal, keyed);
       }
       case 'create':
       case 'upsert': {
         if (id && batch.operation === 'upsert') return this.updateContact(r.key, id, body, signal, keyed);
-        if (id) return { key: r.key, ok: false, code: 'conflict', message: `Intercom: a contact with ${batch.keyField} ${r.key} exists (create-only mode)`, httpStatus: 409 };
+        if (id) return { key: r.key, ok: false, code: 'DUPLICATE', message: `Intercom: a contact with ${batch.keyField} ${r.key} exists (create-only mode)`, httpStatus: 409 };
         try {
           const c = await this.api.createContact({ role: 'user', ...body, ...keyed }, signal);
           return { key: r.key, ok: true, destinationId: c.id, created: true };
@@ -263,7 +270,7 @@ export class IntercomDestination implements Destination {
       }
       case 'update': {
         const id = r.destinationId ?? (await this.api.findCompany(r.key, signal))?.id;
-        if (!id) return { key: r.key, ok: false, code: 'company_not_found', message: `Intercom: no company with company_id ${r.key} (update-only mode does not create)`, httpStatus: 404 };
+        if (!id) return { key: r.key, ok: false, code: 'NOT_FOUND', message: `Intercom: no company with company_id ${r.key} (update-only mode does not create)`, httpStatus: 404 };
         const c = await this.api.updateCompany(id, body, signal);
         return { key: r.key, ok: true, destinationId: c.id, created: false };
       }
@@ -293,8 +300,9 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>, si
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
 
-export function createIntercomDestination(config: IntercomConfig): IntercomDestination {
+export function createIntercomDestination(config: IntercomConfig, ctx?: Pick<ConnectorContext, 'rate'>): IntercomDestination {
   const api = new IntercomApi({
+    gate: ctx?.rate,
     accessToken: config.accessToken,
     baseUrl: config.baseUrl,
     apiVersion: config.apiVersion,
@@ -302,5 +310,5 @@ export function createIntercomDestination(config: IntercomConfig): IntercomDesti
     requestsPerTenSeconds: config.requestsPerTenSeconds,
     maxRetries: config.maxRetries,
   });
-  return new IntercomDestination(api, { concurrency: config.concurrency });
+  return new IntercomDestination(api, { concurrency: config.concurrency, requestsPerTenSeconds: config.requestsPerTenSeconds });
 }

@@ -318,7 +318,14 @@ export class SalesforceDestination implements Destination {
       // A 200 whose body did not parse (or does not match the request) hides what happened: resend.
       throw new RetriableError(`Salesforce: ${batch.operation} of ${sent.length} ${batch.object} records → malformed answer`);
     }
-    const results = sent.map((r, i) => saveResult(r.key, answer[i]!, batch.operation === 'create' ? true : undefined));
+    const results = sent.map((r, i) => {
+      const out = saveResult(r.key, answer[i]!, batch.operation === 'create' ? true : undefined);
+      if (out.ok) return out;
+      // The codes the push engine understands: a create that finds the key taken, a delete of a record already gone.
+      if (batch.operation === 'create' && (out.code === 'DUPLICATE_VALUE' || out.code === 'DUPLICATE_EXTERNAL_ID')) return { ...out, code: 'DUPLICATE' };
+      if (batch.operation === 'delete' && (out.code === 'ENTITY_IS_DELETED' || out.code === 'INVALID_CROSS_REFERENCE_KEY')) return { key: r.key, ok: true as const };
+      return out;
+    });
     const all = new Map([...pre, ...results].map((x) => [x.key, x]));
     return batch.records.map((r) => all.get(r.key)!);
   }

@@ -48,6 +48,8 @@ const REQUIRED = new Set(['Id', 'SystemModstamp', 'IsDeleted']);
 export interface SalesforceState {
   /** Largest SystemModstamp read so far (ISO, UTC). */
   since?: string;
+  /** Largest Id read at exactly `since`: without an overlap window, a resume continues right after it. */
+  lastId?: string;
 }
 
 /** `2024-01-05T00:00:00.000+0000` (REST) or `…Z` (Bulk CSV) → epoch ms. */
@@ -122,24 +124,38 @@ export class SalesforceSource implements Source {
     const { fields, described } = await this.fieldsOf(def);
     const state = (opts.state ?? {}) as SalesforceState;
 
-    let from = parseSfDateTime(state.since);
-    if (from !== undefined) from -= this.config.overlapMinutes * 60_000;
-    if (opts.since && (from === undefined || opts.since.getTime() > from)) from = opts.since.getTime();
+    const saved = parseSfDateTime(state.since);
+    let where = '';
+    if (saved !== undefined && this.config.overlapMinutes === 0 && state.lastId && saved % 1000 === 0 && !opts.since) {
+      // Exact keyset on (SystemModstamp, Id): a resume neither repeats nor skips a row.
+      const at = soqlDateTime(saved);
+      where = ` WHERE (SystemModstamp > ${at} OR (SystemModstamp = ${at} AND Id > '${state.lastId.replace(/[^A-Za-z0-9]/g, '')}'))`;
+    } else {
+      let from = saved === undefined ? undefined : saved - this.config.overlapMinutes * 60_000;
+      if (opts.since && (from === undefined || opts.since.getTime() > from)) from = opts.since.getTime();
+      if (from !== undefined) where = ` WHERE SystemModstamp >= ${soqlDateTime(from)}`;
+    }
     // Tombstones only matter once rows are staged: a first read asks for live rows only.
     const all = state.since !== undefined;
-    const where = from !== undefined ? ` WHERE SystemModstamp >= ${soqlDateTime(from)}` : '';
 
-    let maxStamp = parseSfDateTime(state.since);
+    let maxStamp = saved;
+    let lastId = state.lastId;
     const emit = function* (rows: SfRecord[]): Generator<ReadMessage> {
       for (const row of rows) {
         const { attributes: _attributes, ...rec } = row;
         const stamp = parseSfDateTime(rec.SystemModstamp);
-        if (stamp !== undefined && (maxStamp === undefined || stamp > maxStamp)) maxStamp = stamp;
+        if (stamp !== undefined && (maxStamp === undefined || stamp >= maxStamp)) {
+          if (stamp !== maxStamp || !lastId || String(rec.Id) > lastId) lastId = String(rec.Id);
+          maxStamp = stamp;
+        }
         if (rec.IsDeleted === true) yield { type: 'delete', key: { Id: rec.Id } };
         else yield { type: 'record', record: rec };
       }
     };
-    const checkpoint = (): ReadMessage => ({ type: 'checkpoint', state: (maxStamp === undefined ? {} : { since: new Date(maxStamp).toISOString() }) satisfies SalesforceState });
+    const checkpoint = (): ReadMessage => ({
+      type: 'checkpoint',
+      state: (maxStamp === undefined ? {} : { since: new Date(maxStamp).toISOString(), ...(lastId ? { lastId } : {}) }) satisfies SalesforceState,
+    });
 
     const total = await client.count(`SELECT COUNT() FROM ${def.object}${where}`, { all });
     if (total > this.config.bulkThreshold) {
