@@ -206,9 +206,39 @@ export function buildProgram(runtime: Runtime): Command {
   program
     .command('serve')
     .description('receive partner webhooks and deal submissions (verified, deduplicated, durable)')
-    .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('-p, --port <port>', 'port', num, 8787)
-    .action(notYet('serve', 'webhook receiver issue'));
+    .option('--host <host>', 'address to bind (default: serve.host, 127.0.0.1)')
+    .option('-p, --port <port>', 'port (default: serve.port, 8787)', num)
+    .option('--no-worker', 'only receive; another process works the inbox')
+    .addHelpText('after', examples(['partnersync serve', 'partnersync serve --port 9000 --no-worker']))
+    .action(action(runtime, () => import('./commands/serve.js'), 'serve'));
+  const webhooks = program.command('webhooks').description('inspect and steer the webhook inbox');
+  webhooks
+    .command('list')
+    .description('recent inbox events with status, attempts and last error')
+    .option('--status <status...>', 'received | processing | processed | failed | dead')
+    .option('--source <name>', 'only this webhook source')
+    .option('-n, --limit <n>', 'how many events', num, 50)
+    .action(action(runtime, () => import('./commands/webhooks.js'), 'webhooksList'));
+  webhooks
+    .command('retry [ids...]')
+    .description('requeue dead events (or these ids) with a fresh attempt budget')
+    .option('--source <name>', 'only this webhook source')
+    .option('--failed', 'also requeue failed events waiting for their back-off')
+    .action(action(runtime, () => import('./commands/webhooks.js'), 'webhooksRetry'));
+  webhooks
+    .command('replay [ids...]')
+    .description('run the actions of already processed events again')
+    .option('--source <name>', 'only this webhook source')
+    .option('--since <time>', 'events received since (ISO time, or 6h / 2d)')
+    .action(action(runtime, () => import('./commands/webhooks.js'), 'webhooksReplay'));
+  webhooks
+    .command('backfill')
+    .description("fetch events missed by webhooks from Crossbeam's signals API into the inbox")
+    .requiredOption('--since <time>', 'signals triggered since (ISO time, or 6h / 2d)')
+    .option('--until <time>', 'and before')
+    .option('--source <name>', 'the crossbeam webhook source to file them under')
+    .addHelpText('after', examples(['partnersync webhooks backfill --since 2025-01-15T00:00:00Z', 'partnersync webhooks backfill --since 12h']))
+    .action(action(runtime, () => import('./commands/webhooks.js'), 'webhooksBackfill'));
 
   // --- attribute --------------------------------------------------------------------------------
   const attribute = program
