@@ -10,4 +10,5 @@ export default defineConnector<SalesforceConfig>({
     let client: Promise<SalesforceClient> | undefined;
     return new SalesforceSource(() => (client ??= connectSalesforce(config)), config);
   },
+  createDestination: async (config) => (await import('./destination.js')).createSalesforceDestination(config),
 });
