@@ -6,4 +6,5 @@ import { HubspotSource } from './source.js';
 export default defineConnector<HubspotConfig>({
   id: 'hubspot',
   createSource: (config) => new HubspotSource(createHubspotClient(config), config),
+  createDestination: async (config) => (await import('./destination.js')).createHubspotDestination(config),
 });
