@@ -1,7 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import { AuthError, FatalError, RetriableError } from '../../errors.js';
 import { redact } from '../../config/secrets.js';
-import { isNetworkError, retryDelayFromHeaders } from '../shared/http.js';
+import { isNetworkError, retryDelayFromHeaders, withRetry } from '../shared/http.js';
 import type { Destination, DestinationCapabilities, FieldCheck, WriteBatch, WriteOperation, WriteResult } from '../types.js';
 import type { HubspotConfig } from './config.js';
 
@@ -103,7 +103,7 @@ export class HubspotDestination implements Destination {
   private readonly client: Client;
   private readonly propertyCache = new Map<ObjectType, Map<string, HubspotProperty>>();
 
-  constructor(private readonly config: Pick<HubspotConfig, 'accessToken' | 'baseUrl' | 'requestsPerTenSeconds'> & { timeoutMs?: number }) {
+  constructor(private readonly config: Pick<HubspotConfig, 'accessToken' | 'baseUrl' | 'requestsPerTenSeconds'> & { maxRetries?: number; baseDelayMs?: number }) {
     this.client = new Client({
       accessToken: config.accessToken,
       ...(config.baseUrl ? { basePath: config.baseUrl.replace(/\/+$/, '') } : {}),
@@ -346,12 +346,18 @@ export class HubspotDestination implements Destination {
     }
   }
 
+  /** Reads and schema calls (check, preflight): safe to repeat, so transient failures are retried here. */
   private async call<T>(fn: () => Promise<T>, where: string): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      throw this.mapError(e, where);
-    }
+    return withRetry(
+      async () => {
+        try {
+          return await fn();
+        } catch (e) {
+          throw this.mapError(e, where);
+        }
+      },
+      { maxRetries: this.config.maxRetries ?? 6, baseDelayMs: this.config.baseDelayMs ?? 500 },
+    );
   }
 
   /** ApiException {code, body, headers} / network errors → the error tree. */

@@ -181,11 +181,11 @@ export class SalesforceDestination implements Destination {
   }
 
   async check(): Promise<void> {
-    await this.rest('GET', '/limits');
+    await this.retrying(() => this.rest('GET', '/limits'));
   }
 
   private async describe(object: string): Promise<DescribeField[]> {
-    const d = await this.rest<{ fields: DescribeField[] }>('GET', `/sobjects/${encodeURIComponent(object)}/describe`);
+    const d = await this.retrying(() => this.rest<{ fields: DescribeField[] }>('GET', `/sobjects/${encodeURIComponent(object)}/describe`));
     return d.fields;
   }
 
@@ -346,7 +346,8 @@ export class SalesforceDestination implements Destination {
       const lower = new Map(part.map((k) => [k.toLowerCase(), k]));
       let url: string | undefined = `/query?q=${encodeURIComponent(soql)}`;
       while (url) {
-        const page: { records: Array<Record<string, unknown>>; nextRecordsUrl?: string; done?: boolean } = await this.rest('GET', url);
+        const at: string = url;
+        const page: { records: Array<Record<string, unknown>>; nextRecordsUrl?: string; done?: boolean } = await this.retrying(() => this.rest('GET', at));
         for (const rec of page.records) {
           const k = lower.get(String(rec[batch.keyField] ?? '').toLowerCase());
           if (k !== undefined) ids.set(k, String(rec.Id));
