@@ -30,5 +30,6 @@ export const SalesforceConfig = z.object({
     .describe('Incremental reads start this many minutes before the last SystemModstamp seen (late commits; upserts make re-reads harmless).'),
   queryBatchSize: z.number().int().min(200).max(2000).default(2000).describe('Rows per SOQL page (Sforce-Query-Options batchSize).'),
   bulkPollTimeoutMs: z.number().int().positive().default(600_000).describe('How long to wait for a Bulk API 2.0 query job.'),
+  bulkPollIntervalMs: z.number().int().positive().default(2000).describe('Push: how often a Bulk API 2.0 ingest job is polled.'),
 });
 export type SalesforceConfig = z.infer<typeof SalesforceConfig>;

@@ -523,7 +523,8 @@ export async function createSalesforceDestination(config: SalesforceConfig): Pro
   const { connectSalesforce } = await import('./client.js');
   return new SalesforceDestination(async () => (await connectSalesforce(config)).connection, {
     bulkThreshold: config.bulkThreshold,
-    bulkPollTimeoutMs: (config as { bulkPollTimeoutMs?: number }).bulkPollTimeoutMs,
+    bulkPollTimeoutMs: config.bulkPollTimeoutMs,
+    bulkPollIntervalMs: config.bulkPollIntervalMs,
     maxRetries: config.maxRetries,
   });
 }
