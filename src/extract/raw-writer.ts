@@ -107,23 +107,33 @@ class SqliteRawWriter implements RawWriter {
       const counts: BatchCounts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0 };
       const run = conn.transaction(() => {
         if (batch.clearFirst) conn.prepare(`DELETE FROM ${t}`).run();
+        let sig = '';
+        let insert: SqliteStatement | undefined;
+        let update: SqliteStatement | undefined;
+        let cols: string[] = [];
         for (const r of batch.records.values()) {
           const existing = select.get(r.key) as { _hash: string; _deleted: number } | undefined;
           if (existing && existing._hash === r.hash && Number(existing._deleted) === 0) {
             counts.unchanged++;
             continue;
           }
-          const cols = Object.keys(r.row);
+          const keys = Object.keys(r.row);
+          const s = keys.join('\u0000');
+          if (s !== sig) {
+            // Rows of one stream nearly always share a column set: build its statements once.
+            sig = s;
+            cols = keys;
+            const sets = cols.map((c) => `${quoteIdent(c)} = ?`).join(', ');
+            const names = [...cols.map(quoteIdent), '_key', '_hash', '_extracted_at', '_run_id', '_deleted'];
+            update = this.stmt(conn, `UPDATE ${t} SET ${sets}${cols.length ? ', ' : ''}_hash = ?, _extracted_at = ?, _run_id = ?, _deleted = 0 WHERE _key = ?`);
+            insert = this.stmt(conn, `INSERT INTO ${t} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`);
+          }
           const values = cols.map((c) => r.row[c]);
           if (existing) {
-            const sets = cols.map((c) => `${quoteIdent(c)} = ?`).join(', ');
-            this.stmt(conn, `UPDATE ${t} SET ${sets}${cols.length ? ', ' : ''}_hash = ?, _extracted_at = ?, _run_id = ?, _deleted = 0 WHERE _key = ?`)
-              .run(...values, r.hash, batch.extractedAt, batch.runId, r.key);
+            update!.run(...values, r.hash, batch.extractedAt, batch.runId, r.key);
             counts.updated++;
           } else {
-            const names = [...cols.map(quoteIdent), '_key', '_hash', '_extracted_at', '_run_id', '_deleted'];
-            this.stmt(conn, `INSERT INTO ${t} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`)
-              .run(...values, r.key, r.hash, batch.extractedAt, batch.runId, 0);
+            insert!.run(...values, r.key, r.hash, batch.extractedAt, batch.runId, 0);
             counts.inserted++;
           }
         }

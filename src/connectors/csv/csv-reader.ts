@@ -114,7 +114,11 @@ const REASONS: Record<string, string> = {
 };
 
 interface CsvParseApi {
-  api: { parse(buf: Buffer | undefined, end: boolean, push: (r: unknown) => void, close: () => void): Error | undefined };
+  api: {
+    parse(buf: Buffer | undefined, end: boolean, push: (r: string[]) => void, close: () => void): Error | undefined;
+    /** Bytes and lines consumed so far; read at push time (on_record would copy it for every row). */
+    info: { bytes: number; lines: number };
+  };
 }
 
 export async function* readCsv(opts: CsvReadOptions): AsyncGenerator<CsvEvent> {
@@ -133,15 +137,14 @@ export async function* readCsv(opts: CsvReadOptions): AsyncGenerator<CsvEvent> {
       skip_empty_lines: true,
       skip_records_with_error: true,
       max_record_size: opts.maxRecordBytes,
-      on_record: (rec: string[], info: { bytes: number; lines: number }): null => {
-        if (!failure) pending.push({ rec, bytes: info.bytes, lines: info.lines });
-        return null;
-      },
       on_skip: (err: Error & { code?: string }) => {
         failure ??= { index: pending.length, code: err?.code ?? 'CSV_PARSE_ERROR', message: err?.message ?? String(err) };
       },
     } as unknown as Parameters<typeof parse>[0]) as unknown as CsvParseApi;
     const noop = () => undefined;
+    const push = (rec: string[]) => {
+      if (!failure) pending.push({ rec, bytes: parser.api.info.bytes, lines: parser.api.info.lines });
+    };
     // Offsets/lines of the last good record of this parser, relative to where it started.
     let lastBytes = 0;
     let lastLines = 0;
@@ -184,12 +187,12 @@ export async function* readCsv(opts: CsvReadOptions): AsyncGenerator<CsvEvent> {
     }
 
     for await (const chunk of logicalChunks(opts, offset)) {
-      parser.api.parse(chunk, false, noop, noop);
+      parser.api.parse(chunk, false, push, noop);
       yield* drain();
       if (failure) break;
     }
     if (!failure) {
-      parser.api.parse(undefined, true, noop, noop);
+      parser.api.parse(undefined, true, push, noop);
       yield* drain();
     }
     if (!failure) return;
