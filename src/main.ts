@@ -3,7 +3,7 @@ import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
 import type { CommandContext, GlobalOptions } from './commands/context.js';
 import { ExitCode, isPartnersyncError } from './errors.js';
-import { redact } from './config/secrets.js';
+import { redact, redactDeep } from './config/secrets.js';
 
 /**
  * The one error boundary. Commands throw; this turns a PartnersyncError into `✖ message` + `hint:`
@@ -44,7 +44,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (isPartnersyncError(err)) {
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: redact(err.message), hint: err.hint ?? null, exitCode: err.exitCode } }, null, 2)}\n`);
+      // A command that finished but failed its bar (exit 3) attaches its result: still ONE JSON document.
+      const result = (err as { result?: unknown }).result;
+      if (json) process.stdout.write(`${JSON.stringify({ ...(result !== undefined ? { result: redactDeep(result) } : {}), error: { code: err.code, message: redact(err.message), hint: err.hint ?? null, exitCode: err.exitCode } }, null, 2)}\n`);
       process.stderr.write(`✖ ${redact(err.message)}\n`);
       if (err.hint) process.stderr.write(`  hint: ${redact(err.hint)}\n`);
       if (process.env.PARTNERSYNC_DEBUG && err.cause) process.stderr.write(`${redact(String((err.cause as Error)?.stack ?? err.cause))}\n`);

@@ -33,9 +33,15 @@ export async function push(ctx: CommandContext, options: PushCommandOptions): Pr
       signal: ctx.signal,
       cwd: ctx.cwd,
     });
-    ctx.out.result(report, () =>
-      report.targets.map((t) => (t.preview ? renderPlan(t.preview) : renderSummary(t))).join('\n'),
-    );
-    throwIfRejectsOverLimit(report);
+    const human = () => report.targets.map((t) => (t.preview ? renderPlan(t.preview) : renderSummary(t))).join('\n');
+    try {
+      throwIfRejectsOverLimit(report);
+    } catch (err) {
+      // With --json the report travels inside the error document (one JSON document on stdout).
+      if (ctx.out.json) throw Object.assign(err as object, { result: report });
+      ctx.out.result(report, human);
+      throw err;
+    }
+    ctx.out.result(report, human);
   });
 }

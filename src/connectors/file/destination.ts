@@ -30,9 +30,11 @@ export class FileDestination implements Destination {
   }
 
   async check(): Promise<void> {
+    // Nothing is created here (a dry run only checks): the nearest existing folder must be writable.
+    let dir = this.dir;
+    while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
     try {
-      fs.mkdirSync(this.dir, { recursive: true });
-      fs.accessSync(this.dir, fs.constants.W_OK);
+      fs.accessSync(dir, fs.constants.W_OK);
     } catch (err) {
       throw new FatalError(`cannot write to ${this.dir}: ${(err as Error).message}`, { cause: err, hint: 'check the `dir` of this file connection' });
     }

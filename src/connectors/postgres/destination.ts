@@ -19,7 +19,8 @@ const RETRIABLE = /^(08|57P0[123]|40001|40P01|53300|53400)/;
 export class PostgresDestination implements Destination {
   readonly capabilities: DestinationCapabilities;
   private client: pg.Client | undefined;
-  private readonly keyColumns = new Map<string, string>();
+  /** Tables found missing by preflight: the DDL the first write runs. */
+  private readonly toCreate = new Map<string, string[]>();
 
   constructor(private readonly config: PostgresConfig) {
     this.capabilities = { maxBatch: Math.min(config.batchSize, 1000), operations: ['upsert', 'update', 'create', 'delete'], concurrency: 1 };
@@ -69,12 +70,11 @@ export class PostgresDestination implements Destination {
     const existing = await this.columns(object);
     const created: string[] = [];
     if (existing.size === 0) {
-      // "Created if missing": the table is ours to create; its columns come from the mapping.
+      // "Created if missing": the table is ours to create, with columns from the mapping. It is
+      // created by the first write, so a dry run (which only preflights) changes nothing.
       const defs = [`${ident(keyField)} text primary key`, ...fields.filter((f) => f.name !== keyField).map((f) => `${ident(f.name)} ${PG_TYPES[f.type]}`)];
-      await this.query(`create schema if not exists ${ident(this.config.schema)}`);
-      await this.query(`create table if not exists ${this.table(object)} (${defs.join(', ')})`);
-      this.keyColumns.set(object, keyField);
-      return { missing: [], created: fields.map((f) => f.name) };
+      this.toCreate.set(object, [`create schema if not exists ${ident(this.config.schema)}`, `create table if not exists ${this.table(object)} (${defs.join(', ')})`]);
+      return { missing: [], created: [] };
     }
     if (!existing.has(keyField)) return { missing: [keyField], created: [], hints: [`${this.table(object)} has no key column "${keyField}"`] };
     const unique = await this.query(
@@ -85,7 +85,6 @@ export class PostgresDestination implements Destination {
     if (unique.rowCount === 0) {
       throw new FatalError(`${this.table(object)}.${keyField} is not unique: partnersync upserts by it`, { hint: `add a unique constraint: alter table ${this.table(object)} add unique (${ident(keyField)})` });
     }
-    this.keyColumns.set(object, keyField);
     const missing = fields.filter((f) => !existing.has(f.name));
     if (missing.length && create) {
       for (const f of missing) await this.query(`alter table ${this.table(object)} add column if not exists ${ident(f.name)} ${PG_TYPES[f.type]}`);
@@ -114,6 +113,11 @@ export class PostgresDestination implements Destination {
       else groups.set(sig, [r]);
     }
     const results = new Map<string, WriteResult>();
+    const ddl = this.toCreate.get(batch.object);
+    if (ddl) {
+      for (const sql of ddl) await this.query(sql);
+      this.toCreate.delete(batch.object);
+    }
     const client = await this.db();
     await this.query('begin');
     try {

@@ -20,6 +20,7 @@ let configured = false;
 export class SnowflakeDestination implements Destination {
   readonly capabilities: DestinationCapabilities;
   private conn: Conn | undefined;
+  private readonly toCreate = new Map<string, string>();
 
   constructor(private readonly config: SnowflakeConfig) {
     this.capabilities = { maxBatch: Math.min(config.batchSize, 500), operations: ['upsert', 'update', 'create', 'delete'], concurrency: 1 };
@@ -68,9 +69,10 @@ export class SnowflakeDestination implements Destination {
     const rows = await this.exec('select column_name from information_schema.columns where table_schema = ? and table_name = ?', [this.config.schema.toUpperCase(), table]);
     const existing = new Set(rows.map((r) => String(r.COLUMN_NAME)));
     if (existing.size === 0) {
+      // Created by the first write (a dry run only preflights, and must change nothing).
       const defs = [`${keyCol} VARCHAR NOT NULL`, ...fields.filter((f) => name(f.name) !== keyCol).map((f) => `${name(f.name)} ${SF_TYPES[f.type]}`), `PRIMARY KEY (${keyCol})`];
-      await this.exec(`create table if not exists ${table} (${defs.join(', ')})`);
-      return { missing: [], created: fields.map((f) => f.name) };
+      this.toCreate.set(table, `create table if not exists ${table} (${defs.join(', ')})`);
+      return { missing: [], created: [] };
     }
     if (!existing.has(keyCol)) return { missing: [key?.field ?? 'id'], created: [], hints: [`${table} has no key column ${keyCol}`] };
     const missing = fields.filter((f) => !existing.has(name(f.name)));
@@ -85,6 +87,11 @@ export class SnowflakeDestination implements Destination {
     const table = name(batch.object);
     const k = name(batch.keyField);
     const results = new Map<string, WriteResult>();
+    const ddl = this.toCreate.get(table);
+    if (ddl) {
+      await this.exec(ddl);
+      this.toCreate.delete(table);
+    }
     // One statement per field set (skip-nulls leaves fields out; an absent field must not become null).
     const groups = new Map<string, WriteBatch['records']>();
     for (const r of batch.records) {
