@@ -305,8 +305,10 @@ async function pushOne(staged: StagedPush, name: string, options: PushOptions, g
       ...(rejectsFile ? { rejectsFile: path.relative(staged.baseDir, rejectsFile) || rejectsFile, sampleRejects: result.rejects.slice(0, 5).map(({ record: _r, ...x }) => x) } : {}),
     };
     await run.count(`push:${name}`, { ...c, writeCalls: result.writeCalls, rateLimited: result.rateLimited });
-    if (tr.overLimit) progress?.fail(renderSummary(tr));
-    else progress?.succeed(renderSummary(tr));
+    // One short line here (stderr); the full summary is the command's result (stdout).
+    const line = `push ${name}: sent ${c.sent}, unchanged ${c.unchanged}, invalid ${c.invalid}, rejected ${c.rejected}, skipped ${c.skipped}`;
+    if (tr.overLimit) progress?.fail(line);
+    else progress?.succeed(line);
     return tr;
   } catch (err) {
     progress?.fail(`push ${name}: failed`);
