@@ -9,7 +9,7 @@
  *   index.websiteDomain.get('acme.com')   // [0] — positions in index.accounts
  *   index.cycles                          // [['A', 'B']] when A → B → A
  */
-import { normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
+import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName } from './name-normalize.js';
@@ -131,7 +131,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     const idx = index.accounts.length;
     index.byId.set(id, idx);
-    const site = websiteDomains(r.website)[0] ?? null;
+    const site = firstWebsiteDomain(r.website);
     index.accounts.push({
       accountId: id,
       name: r.name ?? '',
@@ -164,20 +164,28 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     const duns = index.accounts[idx]!.duns;
     if (duns) index.duns.add(duns, idx);
-    for (const [n, isAlias] of [[r.name, false], ...(r.aliases ?? []).map((a) => [a, true] as const)] as const) {
-      const nn = normalizeCompanyName(n);
-      if (nn.key === '') continue;
-      index.nameKey.add(nn.key, idx);
-      index.coreKey.add(nn.core, idx);
-      if (!isAlias) for (const a of nn.acronyms) index.acronym.add(a, idx);
-      const f = index.fuzzyKeys.length;
-      index.fuzzyKeys.push(nn.key);
-      index.fuzzyOwners.push(idx);
-      for (const b of fuzzyBlockKeys(nn.key)) index.fuzzyBlocks.add(b, f);
-    }
+    addName(index, r.name, idx, false);
+    if (r.aliases) for (const a of r.aliases) addName(index, a, idx, true);
   }
   resolveHierarchy(index, parentIds);
   return index;
+}
+
+function addName(index: AccountIndex, name: string | null | undefined, idx: number, isAlias: boolean): void {
+  const nn = normalizeCompanyName(name);
+  const key = nn.key;
+  if (key === '') return;
+  index.nameKey.add(key, idx);
+  index.coreKey.add(nn.core, idx);
+  if (!isAlias) for (const a of nn.acronyms) index.acronym.add(a, idx);
+  const f = index.fuzzyKeys.length;
+  index.fuzzyKeys.push(key);
+  index.fuzzyOwners.push(idx);
+  // Inline `fuzzyBlockKeys` (no array per name).
+  if (key.length >= 3) {
+    index.fuzzyBlocks.add('^' + key.slice(0, 3), f);
+    index.fuzzyBlocks.add('$' + key.slice(-3), f);
+  }
 }
 
 export function normalizeDuns(v: string | null | undefined): string | null {

@@ -43,6 +43,9 @@ export type KnownDomains = (host: string) => NormalizedHost | undefined;
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const ASCII_HOST = /^[a-z0-9.-]+$/;
 const WWW = /^www\d{0,3}\./;
+const PARSE_PRIVATE = { allowPrivateDomains: true, extractHostname: false } as const;
+const PARSE_ICANN = { allowPrivateDomains: false, extractHostname: false } as const;
+const SEPARATOR = /[;,|\s]/;
 
 /**
  * Extracts the host from anything a person may type in a website field: a URL with or without scheme,
@@ -51,14 +54,17 @@ const WWW = /^www\d{0,3}\./;
 export function extractHost(input: string): string {
   let s = input.trim();
   if (s === '') return '';
-  s = s.replace(SCHEME, '').replace(/^\/\//, '');
+  // Each step is guarded by a cheap check for the character it needs: most values are bare hosts or
+  // plain URLs, and this runs once per account and per signal.
+  if (s.includes('://')) s = s.replace(SCHEME, '');
+  if (s.startsWith('//')) s = s.slice(2);
   // Cut the path, query and fragment first, so an `@` in a query string is not read as credentials.
   const cut = s.search(/[/?#\\\s]/);
   if (cut >= 0) s = s.slice(0, cut);
   const at = s.lastIndexOf('@');
   if (at >= 0) s = s.slice(at + 1);
   if (s.startsWith('[')) return ''; // IPv6 literal: no company behind it
-  s = s.replace(/:\d*$/, '');
+  if (s.includes(':')) s = s.replace(/:\d*$/, '');
   return s;
 }
 
@@ -68,21 +74,22 @@ export function extractHost(input: string): string {
  */
 export function normalizeHost(input: string | null | undefined, known?: KnownDomains): NormalizedHost | null {
   if (!input) return null;
-  let host = extractHost(input).toLowerCase().replace(/\.+$/, '');
+  let host = extractHost(input).toLowerCase();
+  if (host.endsWith('.')) host = host.replace(/\.+$/, '');
   if (host === '') return null;
   if (!ASCII_HOST.test(host)) {
     // IDN (and full-width dots, uppercase in other scripts): WHATWG's IDNA mapping gives the one punycode form.
     host = domainToASCII(host);
     if (host === '') return null;
   }
-  host = host.replace(WWW, '');
+  if (host.startsWith('www')) host = host.replace(WWW, '');
   // A host that IS a registrable domain already computed (an account's) needs no public-suffix lookup:
   // the matcher's hot path, where most signals carry exactly an account's domain.
   if (known) {
     const k = known(host);
     if (k) return k;
   }
-  const p = parse(host, { allowPrivateDomains: true, extractHostname: false });
+  const p = parse(host, PARSE_PRIVATE);
   if (p.isIp) return null;
   let domain = p.domain;
   const suffix = p.publicSuffix ?? '';
@@ -90,7 +97,7 @@ export function normalizeHost(input: string | null | undefined, known?: KnownDom
     // The host IS a private suffix (`github.io`, `blogspot.com`): that is the platform's own site,
     // owned by the platform's company.
     if (p.isPrivate && suffix === host) {
-      const icann = parse(host, { allowPrivateDomains: false, extractHostname: false });
+      const icann = parse(host, PARSE_ICANN);
       if (!icann.domain) return null;
       return { host, domain: host, label: labelOf(host, icann.publicSuffix ?? ''), sharedHost: false, suffix: icann.publicSuffix ?? '' };
     }
@@ -101,12 +108,14 @@ export function normalizeHost(input: string | null | undefined, known?: KnownDom
 
 function labelOf(domain: string, suffix: string): string {
   const bare = suffix && domain.endsWith('.' + suffix) ? domain.slice(0, -suffix.length - 1) : domain;
-  return bare.replace(/[-.]/g, '');
+  return bare.includes('-') || bare.includes('.') ? bare.replace(/[-.]/g, '') : bare;
 }
 
 /** Splits a field that may hold several URLs/hosts (`a.com; b.com`, `a.com, b.com`). */
 export function splitList(value: string | null | undefined): string[] {
   if (!value) return [];
+  // One host and no separator (the usual case): the split below would return it unchanged.
+  if (!SEPARATOR.test(value)) return [value];
   return value
     .split(/[;,|\s]+/)
     .map((v) => v.trim())
@@ -115,9 +124,14 @@ export function splitList(value: string | null | undefined): string[] {
 
 /** The registrable domains of every host in a website-like field (deduplicated, in order). */
 export function websiteDomains(value: string | null | undefined, known?: KnownDomains): NormalizedHost[] {
+  const parts = splitList(value);
+  if (parts.length === 1) {
+    const h = normalizeHost(parts[0], known);
+    return h ? [h] : [];
+  }
   const out: NormalizedHost[] = [];
   const seen = new Set<string>();
-  for (const part of splitList(value)) {
+  for (const part of parts) {
     const h = normalizeHost(part, known);
     if (h && !seen.has(h.domain)) {
       seen.add(h.domain);
@@ -125,4 +139,13 @@ export function websiteDomains(value: string | null | undefined, known?: KnownDo
     }
   }
   return out;
+}
+
+/** The first registrable domain in a website-like field (`websiteDomains(value)[0]` without the rest). */
+export function firstWebsiteDomain(value: string | null | undefined): NormalizedHost | null {
+  for (const part of splitList(value)) {
+    const h = normalizeHost(part);
+    if (h) return h;
+  }
+  return null;
 }

@@ -85,21 +85,24 @@ const SMALL_WORDS = new Set(['of', 'and', 'for', 'the', 'from', 'de', 'der', 'de
 
 const MAX_SUFFIX_LEN = Math.max(...LEGAL_SUFFIXES.map((s) => s.length));
 const SUFFIX_SET = new Set(LEGAL_SUFFIXES.map((s) => s.join(' ')));
+const SUFFIX_LAST = new Set(LEGAL_SUFFIXES.map((s) => s[s.length - 1]!));
 
 /** Splits a folded name into tokens; consecutive single characters merge (`i b m` → `ibm`). */
 function tokenize(folded: string): string[] {
-  const raw = folded
-    // `Ask.com`, `JD.com`: a web suffix glued to the name is not part of it.
-    .replace(/(?<=[\p{L}\p{N}])\.(com|net|org|io|co|biz|info)(?![\p{L}\p{N}])/gu, ' ')
-    .replace(CJK_LEGAL, ' ')
-    .replace(/['’`´]/g, '')
-    .replace(/&|\+/g, ' and ')
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((t) => t !== '' && t !== 'and');
+  // Each replacement runs only when its characters can be there: most names are short plain ASCII.
+  let s = folded;
+  // `Ask.com`, `JD.com`: a web suffix glued to the name is not part of it.
+  if (s.includes('.')) s = s.replace(/(?<=[\p{L}\p{N}])\.(com|net|org|io|co|biz|info)(?![\p{L}\p{N}])/gu, ' ');
+  const ascii = PRINTABLE_ASCII.test(s);
+  if (!ascii) s = s.replace(CJK_LEGAL, ' ');
+  if (!ascii || s.includes("'") || s.includes('`')) s = s.replace(/['’`´]/g, '');
+  if (s.includes('&') || s.includes('+')) s = s.replace(/&|\+/g, ' and ');
+  const raw = s.split(/[^\p{L}\p{N}]+/u).filter((t) => t !== '' && t !== 'and');
   const out: string[] = [];
   let single = '';
   for (const t of raw) {
-    if ([...t].length === 1) {
+    // One code point (a surrogate pair is one too).
+    if (t.length === 1 || (t.length === 2 && t.codePointAt(0)! > 0xffff)) {
       single += t;
       continue;
     }
@@ -113,6 +116,8 @@ function tokenize(folded: string): string[] {
 function stripLegal(tokens: string[]): string[] {
   let t = tokens;
   for (;;) {
+    // A legal form can only end with one of these tokens: skip the slicing when the name does not.
+    if (t.length < 2 || !SUFFIX_LAST.has(t[t.length - 1]!)) break;
     let removed = false;
     for (let n = Math.min(MAX_SUFFIX_LEN, t.length - 1); n >= 1; n--) {
       if (SUFFIX_SET.has(t.slice(t.length - n).join(' '))) {
