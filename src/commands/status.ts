@@ -43,8 +43,16 @@ export async function status(ctx: CommandContext, opts: { limit?: number }): Pro
 }
 
 function summariseCounts(counts: Record<string, unknown>): string {
+  // Steps keep counts flat ({sent: 3}) or per item ({accounts: {rows: 3}}): show numeric totals per step.
+  const totals = (v: unknown, acc: Map<string, number>) => {
+    for (const [k, x] of Object.entries((v as Record<string, unknown>) ?? {})) {
+      if (typeof x === 'number') acc.set(k, (acc.get(k) ?? 0) + x);
+      else if (x && typeof x === 'object') totals(x, acc);
+    }
+    return acc;
+  };
   return Object.entries(counts)
-    .map(([step, c]) => `${step}: ${Object.entries((c as Record<string, unknown>) ?? {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k}=${v}`).join(' ')}`)
+    .map(([step, c]) => `${step}: ${[...totals(c, new Map())].filter(([k]) => k !== 'ms').map(([k, v]) => `${k}=${v}`).join(' ')}`)
     .join('; ');
 }
 
