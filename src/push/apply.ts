@@ -120,7 +120,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   };
 
   // Resuming a saved plan (or re-applying it): skip what the ledger shows is already delivered.
-  const ledger = await loadLedger(staging, plan.target);
+  const ledger = plan.ops.length ? await loadLedger(staging, plan.target, plan.ops.map((o) => o.key)) : new Map();
   const todo = plan.ops.filter((op) => {
     const e = ledger.get(op.key);
     const done = op.hash === null ? e === undefined : e?.status === 'ok' && e.sentHash === op.hash;

@@ -12,23 +12,36 @@ import type { LedgerEntry } from './plan.js';
 // SQLite caps bound parameters per statement; 14 columns × 200 rows stays far below it.
 const CHUNK = 200;
 
-export async function loadLedger(staging: Staging | Knex, target: string): Promise<Map<string, LedgerEntry>> {
+export async function loadLedger(staging: Staging | Knex, target: string, keys?: string[]): Promise<Map<string, LedgerEntry>> {
   const k = 'db' in staging ? staging.db : staging;
-  const rows = await k('sync_ledger').where({ target }).select('*');
+  const cols = ['key', 'destination_id', 'sent_hash', 'sent_fields', 'status', 'owned', 'pending_op', 'attempts', 'last_error_code', 'last_error'];
+  let rows: Array<Record<string, unknown>>;
+  if (keys) {
+    rows = [];
+    for (let i = 0; i < keys.length; i += 500) rows.push(...(await k('sync_ledger').where({ target }).whereIn('key', keys.slice(i, i + 500)).select(cols)));
+  } else {
+    rows = await k('sync_ledger').where({ target }).select(cols);
+  }
   const out = new Map<string, LedgerEntry>();
   for (const r of rows) {
-    out.set(String(r.key), {
+    const entry: LedgerEntry = {
       key: String(r.key),
       ...(r.destination_id ? { destinationId: String(r.destination_id) } : {}),
       ...(r.sent_hash ? { sentHash: String(r.sent_hash) } : {}),
-      ...(r.sent_fields ? { sentFields: JSON.parse(String(r.sent_fields)) as Record<string, unknown> } : {}),
       status: r.status as LedgerEntry['status'],
       owned: Boolean(r.owned),
       ...(r.pending_op ? { pendingOp: String(r.pending_op) } : {}),
       attempts: Number(r.attempts ?? 0),
       ...(r.last_error_code ? { lastErrorCode: String(r.last_error_code) } : {}),
       ...(r.last_error ? { lastError: String(r.last_error) } : {}),
-    });
+    };
+    // Parsed on first use: a no-change run over 100k records reads only the hashes.
+    if (r.sent_fields) {
+      const raw = String(r.sent_fields);
+      let parsed: Record<string, unknown> | undefined;
+      Object.defineProperty(entry, 'sentFields', { enumerable: true, get: () => (parsed ??= JSON.parse(raw) as Record<string, unknown>) });
+    }
+    out.set(entry.key, entry);
   }
   return out;
 }
