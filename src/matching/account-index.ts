@@ -12,7 +12,7 @@
 import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
-import { normalizeCompanyName } from './name-normalize.js';
+import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
 import type { AccountRecord } from './types.js';
 
 export interface IndexedAccount {
@@ -65,8 +65,14 @@ export interface AccountIndex {
   contactDomain: PostingMap;
   /** Normalised name key (and alias keys) → accounts. */
   nameKey: PostingMap;
-  /** Name key without generic words (`group`, `holdings`) → accounts. */
+  /**
+   * Name key without generic words (`group`, `holdings`) → accounts, only where it differs from the name
+   * key or the account has such a name (see `coreKeyAccounts`, which answers the full question). Most
+   * names have no generic word, so this saves one map entry per account.
+   */
   coreKey: PostingMap;
+  /** Accounts with at least one name (or alias) containing a generic word (their `coreKey` entries are complete). */
+  hasGenericName: Uint8Array;
   /** Initialisms of multi-word names → accounts. */
   acronym: PostingMap;
   /** Labels of website and extra domains (`bootstrapcdn` for bootstrapcdn.com) → accounts. */
@@ -109,6 +115,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     contactDomain: new PostingMap(),
     nameKey: new PostingMap(),
     coreKey: new PostingMap(),
+    hasGenericName: new Uint8Array(records.length),
     acronym: new PostingMap(),
     domainLabel: new PostingMap(),
     duns: new PostingMap(),
@@ -164,19 +171,27 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     const duns = index.accounts[idx]!.duns;
     if (duns) index.duns.add(duns, idx);
-    addName(index, r.name, idx, false);
-    if (r.aliases) for (const a of r.aliases) addName(index, a, idx, true);
+    const nn = normalizeCompanyName(r.name);
+    if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key);
+    else {
+      const aliases = r.aliases.map((a) => normalizeCompanyName(a));
+      const generic = nn.core !== nn.key || aliases.some((a) => a.core !== a.key);
+      addName(index, nn, idx, false, generic);
+      for (const a of aliases) addName(index, a, idx, true, generic);
+    }
   }
   resolveHierarchy(index, parentIds);
   return index;
 }
 
-function addName(index: AccountIndex, name: string | null | undefined, idx: number, isAlias: boolean): void {
-  const nn = normalizeCompanyName(name);
+function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: boolean, generic: boolean): void {
   const key = nn.key;
   if (key === '') return;
   index.nameKey.add(key, idx);
-  index.coreKey.add(nn.core, idx);
+  if (generic) {
+    index.hasGenericName[idx] = 1;
+    index.coreKey.add(nn.core, idx);
+  }
   if (!isAlias) for (const a of nn.acronyms) index.acronym.add(a, idx);
   const f = index.fuzzyKeys.length;
   index.fuzzyKeys.push(key);
@@ -267,6 +282,26 @@ function resolveHierarchy(index: AccountIndex, parentIds: (string | null)[]): vo
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Accounts with a name whose key without generic words is `core`, in index order: those listed under it
+ * in `coreKey`, and those whose plain name key is `core` and that have no generic word in any name.
+ */
+export function coreKeyAccounts(index: AccountIndex, core: string): readonly number[] {
+  const listed = index.coreKey.get(core);
+  const plain = index.nameKey.get(core);
+  if (plain.length === 0) return listed;
+  const out: number[] = [];
+  let i = 0;
+  for (const p of plain) {
+    if (index.hasGenericName[p] === 1) continue;
+    while (i < listed.length && listed[i]! < p) out.push(listed[i++]!);
+    if (i < listed.length && listed[i] === p) i++;
+    out.push(p);
+  }
+  while (i < listed.length) out.push(listed[i++]!);
+  return out;
 }
 
 /** All accounts of the hierarchy that `idx` belongs to (itself alone when it has none). */

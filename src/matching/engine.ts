@@ -12,7 +12,7 @@
  *   for (const s of signals) write(matcher.match(s));   // streaming: nothing retained per signal
  *   matchSignals(accounts, signals);                     // or all at once
  */
-import { buildAccountIndex, fuzzyBlockKeys, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
+import { buildAccountIndex, coreKeyAccounts, fuzzyBlockKeys, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
 import { SERVICE_LABELS, websiteDomains, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
@@ -179,7 +179,7 @@ function runRule(ctx: Ctx, rule: RuleId, ev: Evidence): Hit[] {
       if (ev.name.key.length >= 2) add(index.nameKey.get(ev.name.key), 1, `name "${ev.name.key}" is equal`);
       break;
     case 'name-core':
-      if (ev.name.core.length >= 3) add(index.coreKey.get(ev.name.core), 1, `name "${ev.name.core}" is equal without generic words`);
+      if (ev.name.core.length >= 3) add(coreKeyAccounts(index, ev.name.core), 1, `name "${ev.name.core}" is equal without generic words`);
       break;
     case 'name-domain-label':
       if (ev.name.key.length >= 4)
