@@ -41,16 +41,36 @@ connections:
     type: file
     dir: out
 
+models:
+  dir: models
+  inputs:
+    accounts: [{ source: crm_csv.accounts, kind: csv }]
+    partner_signals: [{ source: partner_csv.overlaps, kind: crossbeam-export }]
+  # strategicPartners: [Acme Cloud]
+
 targets:
+  # Matched partner signals as out/matched-partner-signals.{jsonl,csv} (model: models/matched_partner_signals.sql)
   matched_signals:
     connection: files
-    model: matched_signals
+    model: matched_partner_signals
+    object: matched-partner-signals
+    key: signal_id
+    mode: mirror
 
 pipelines:
   default:
     extract:
       - connection: partner_csv
       - connection: crm_csv
+`;
+
+const MATCHED_MODEL = `-- Partner signals with the account each one matched. Doubtful ones are in match_review.
+select m.signal_id, s.partner, s.population, s.company_name as partner_record_name,
+       s.website as partner_record_website, m.account_id, a.name as account_name, m.rule as matched_by, m.confidence
+from {{ table('matches') }} m
+join {{ ref('partner_signals') }} s on s.signal_id = m.signal_id
+join {{ ref('accounts') }} a on a.account_id = m.account_id
+where m.status = 'matched'
 `;
 
 const ENV_EXAMPLE = `# Copy to .env and fill in. Never commit .env.
@@ -77,7 +97,7 @@ export async function init(ctx: CommandContext, opts: { args: unknown[] }): Prom
     ['partnersync.yaml', CONFIG],
     ['.env.example', ENV_EXAMPLE],
     ['.gitignore', GITIGNORE],
-    ['models/.gitkeep', ''],
+    ['models/matched_partner_signals.sql', MATCHED_MODEL],
     ['data/.gitkeep', ''],
   ];
   const existing = files.map(([f]) => f).filter((f) => fs.existsSync(path.join(dir, f)));

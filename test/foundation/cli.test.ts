@@ -43,6 +43,15 @@ describe('partnersync init', () => {
     const status = await runCli(['status', '--json'], { cwd: path.join(dir, 'proj') });
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ lock: null, runs: [] });
+    // The scaffold is a working pipeline once the two exports are in data/.
+    const qs = new URL('../../fixtures/quickstart/', import.meta.url);
+    fs.copyFileSync(new URL('crossbeam-account-mapping.csv', qs), path.join(dir, 'proj', 'data', 'crossbeam-account-mapping.csv'));
+    fs.copyFileSync(new URL('crm-accounts.csv', qs), path.join(dir, 'proj', 'data', 'crm-accounts.csv'));
+    const run = await runCli(['run', '--json'], { cwd: path.join(dir, 'proj') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).status).toBe('succeeded');
+    const out = fs.readFileSync(path.join(dir, 'proj', 'out', 'matched-partner-signals.jsonl'), 'utf8').trim().split('\n');
+    expect(out.length).toBeGreaterThan(10);
     const before = fs.readFileSync(path.join(dir, 'proj', 'partnersync.yaml'), 'utf8');
     fs.appendFileSync(path.join(dir, 'proj', 'partnersync.yaml'), '# my edit\n');
     const again = await runCli(['init', 'proj'], { cwd: dir });

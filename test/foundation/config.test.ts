@@ -28,13 +28,15 @@ describe('config validation', () => {
   it('interpolates ${VAR}, ${VAR:-default} and keeps $${ literal', () => {
     const r = validateConfig({
       staging: { url: '${STAGING:-sqlite:x.db}' },
-      connections: { hs: { type: 'hubspot', accessToken: '${HS_TOKEN}', baseUrl: 'http://127.0.0.1:${PORT}' } },
-      models: { note: 'costs $${AMOUNT}' },
+      connections: {
+        hs: { type: 'hubspot', accessToken: '${HS_TOKEN}', baseUrl: 'http://127.0.0.1:${PORT}' },
+        files: { type: 'csv', streams: { prices: { file: 'costs $${AMOUNT}.csv' } } },
+      },
     }, { HS_TOKEN: 'pat-na1-abcdef', PORT: '4010' });
     expect(r.problems).toEqual([]);
     expect(r.config!.staging.url).toBe('sqlite:x.db');
     expect(r.config!.connections.hs).toMatchObject({ type: 'hubspot', accessToken: 'pat-na1-abcdef', baseUrl: 'http://127.0.0.1:4010' });
-    expect((r.config!.models as Record<string, unknown>).note).toBe('costs ${AMOUNT}');
+    expect(r.config!.connections.files).toMatchObject({ streams: { prices: { file: 'costs ${AMOUNT}.csv' } } });
   });
 
   it('names a missing environment variable once', () => {
