@@ -26,7 +26,6 @@ import { formatExplain } from '../matching/explain.js';
 import { MatchPolicy, type AccountRecord, type MatchPolicyInput, type MatchResult, type SignalRecord } from '../matching/types.js';
 import {
   decideReview,
-  ensureMatchTables,
   listReview,
   readDecisions,
   readStagedAccounts,
@@ -323,7 +322,6 @@ export async function matchEval(ctx: CommandContext, cliOpts: MatchCliOptions): 
     const gold = await readGoldCsv(opts.gold);
     report = await withStagedRun(ctx, { command: 'match eval', args: { gold: opts.gold }, lock: false }, async ({ staging }) => {
       const matcher = createMatcher(await readStagedAccounts(staging.db, policy), policy);
-      await ensureMatchTables(staging.db);
       const decisions = await readDecisions(staging.db);
       const results = (await readStagedSignals(staging.db)).map((s) => applyDecision(matcher.match(s), decisions.get(s.signalId)));
       return evaluateMatches(results, gold, matcher.index);
@@ -348,7 +346,6 @@ export async function matchExplain(ctx: CommandContext, cliOpts: MatchCliOptions
     const signal = (await readStagedSignals(staging.db)).find((s) => s.signalId === signalId);
     if (!signal) throw new InputError(`signal ${signalId} is not in partner_signals`);
     const matcher = createMatcher(await readStagedAccounts(staging.db, policy), policy);
-    await ensureMatchTables(staging.db);
     const result = applyDecision(matcher.match(signal), (await readDecisions(staging.db)).get(signalId));
     ctx.out.result(result, formatExplain(result, signal, matcher.index));
   });

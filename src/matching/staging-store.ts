@@ -4,11 +4,10 @@
  * `match_review` (the queue, and the decisions people made). A stored decision wins over the engine on every
  * later run: accepted → matched to the chosen account, rejected → unmatched.
  *
- * The two tables are created here on first use (same DDL on SQLite and Postgres) because only `match`
- * writes them.
+ * The two tables are created by the staging migration `010-matching`. Writing a million matches is
+ * batched: multi-row inserts sized to stay under SQLite's bound-parameter limit, all in one transaction.
  *
  * @example
- *   await ensureMatchTables(staging.db);
  *   const summary = await runStagedMatch(staging.db, policy, runId);
  *   await decideReview(staging.db, 'SIG-1', 'accept', 'ACC-2');
  */
@@ -19,38 +18,6 @@ import type { AccountRecord, MatchPolicy, MatchResult, SignalRecord } from './ty
 
 export const MATCHES_TABLE = 'matches';
 export const REVIEW_TABLE = 'match_review';
-
-export async function ensureMatchTables(db: Knex): Promise<void> {
-  if (!(await db.schema.hasTable(MATCHES_TABLE))) {
-    await db.schema.createTable(MATCHES_TABLE, (t) => {
-      t.string('signal_id', 255).primary();
-      t.string('status', 16).notNullable(); // matched | review | unmatched
-      t.string('account_id', 255);
-      t.string('rule', 40);
-      t.float('confidence').notNullable();
-      t.text('candidate_account_ids').notNullable(); // `;`-separated
-      t.text('candidates').notNullable(); // JSON: [{accountId, rule, score, reason}]
-      t.text('explanation').notNullable();
-      t.string('decided_by', 16).notNullable(); // engine | review
-      t.string('run_id', 40);
-      t.string('matched_at', 32).notNullable();
-      t.index(['account_id']);
-      t.index(['status']);
-    });
-  }
-  if (!(await db.schema.hasTable(REVIEW_TABLE))) {
-    await db.schema.createTable(REVIEW_TABLE, (t) => {
-      t.string('signal_id', 255).primary();
-      t.string('status', 16).notNullable(); // open | accepted | rejected
-      t.string('account_id', 255); // the accepted account
-      t.text('candidates').notNullable(); // JSON, as the engine last proposed them
-      t.text('explanation').notNullable();
-      t.string('created_at', 32).notNullable();
-      t.string('decided_at', 32);
-      t.index(['status']);
-    });
-  }
-}
 
 async function requireTable(db: Knex, table: string): Promise<void> {
   if (!(await db.schema.hasTable(table)))
@@ -127,37 +94,55 @@ export interface StagedMatchSummary {
   cycles: string[][];
 }
 
+/**
+ * Rows per multi-row INSERT. knex writes a multi-row insert on SQLite as `SELECT … UNION ALL SELECT …`,
+ * which SQLite caps at 500 terms (SQLITE_MAX_COMPOUND_SELECT), and every value is a bound parameter
+ * (at most 32,766 on SQLite, 65,535 on Postgres): the smaller of the two limits, for both dialects.
+ */
+export function insertBatchSize(columns: number): number {
+  return Math.max(1, Math.min(500, Math.floor(32_000 / columns)));
+}
+
 /** Matches every staged signal, replaces `matches`, and opens review items for new doubtful signals. */
 export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: string | null, now = new Date().toISOString()): Promise<StagedMatchSummary> {
-  await ensureMatchTables(db);
   const accounts = await readStagedAccounts(db, policy);
   const signals = await readStagedSignals(db);
   const decisions = await readDecisions(db);
   const matcher = createMatcher(accounts, policy);
   const summary: StagedMatchSummary = { signals: 0, matched: 0, review: 0, unmatched: 0, decidedByReview: 0, cycles: matcher.index.cycles };
-  const rows: Record<string, unknown>[] = [];
-  const reviews: Record<string, unknown>[] = [];
-  for (const s of signals) {
-    const r = applyDecision(matcher.match(s), decisions.get(s.signalId));
-    summary.signals++;
-    summary[r.status]++;
-    if (r.decidedBy === 'review') summary.decidedByReview++;
-    rows.push({
-      signal_id: r.signalId, status: r.status, account_id: r.accountId, rule: r.rule, confidence: r.confidence,
-      candidate_account_ids: r.candidates.map((c) => c.accountId).join(';'), candidates: JSON.stringify(r.candidates),
-      explanation: r.explanation, decided_by: r.decidedBy ?? 'engine', run_id: runId, matched_at: now,
-    });
-    if (r.status === 'review')
-      reviews.push({ signal_id: r.signalId, status: 'open', account_id: null, candidates: JSON.stringify(r.candidates), explanation: r.explanation, created_at: now });
-  }
   await db.transaction(async (trx) => {
     await trx(MATCHES_TABLE).delete();
-    for (let i = 0; i < rows.length; i += 200) await trx(MATCHES_TABLE).insert(rows.slice(i, i + 200));
     // Open items are refreshed with the engine's latest candidates; decided ones are left as people left them.
     await trx(REVIEW_TABLE).where('status', 'open').delete();
-    const decided = new Set(decisions.keys());
-    const fresh = reviews.filter((r) => !decided.has(String(r.signal_id)));
-    for (let i = 0; i < fresh.length; i += 200) await trx(REVIEW_TABLE).insert(fresh.slice(i, i + 200));
+    // Rows are matched and written one batch at a time, so a million results never sit in memory at once.
+    let rows: Record<string, unknown>[] = [];
+    let reviews: Record<string, unknown>[] = [];
+    const rowBatch = insertBatchSize(11);
+    const reviewBatch = insertBatchSize(6);
+    for (const s of signals) {
+      const d = decisions.get(s.signalId);
+      const r = applyDecision(matcher.match(s), d);
+      summary.signals++;
+      summary[r.status]++;
+      if (r.decidedBy === 'review') summary.decidedByReview++;
+      rows.push({
+        signal_id: r.signalId, status: r.status, account_id: r.accountId, rule: r.rule, confidence: r.confidence,
+        candidate_account_ids: r.candidates.map((c) => c.accountId).join(';'), candidates: JSON.stringify(r.candidates),
+        explanation: r.explanation, decided_by: r.decidedBy ?? 'engine', run_id: runId, matched_at: now,
+      });
+      if (r.status === 'review' && !d)
+        reviews.push({ signal_id: r.signalId, status: 'open', candidates: JSON.stringify(r.candidates), explanation: r.explanation, created_at: now });
+      if (rows.length >= rowBatch) {
+        await trx(MATCHES_TABLE).insert(rows);
+        rows = [];
+      }
+      if (reviews.length >= reviewBatch) {
+        await trx(REVIEW_TABLE).insert(reviews);
+        reviews = [];
+      }
+    }
+    if (rows.length) await trx(MATCHES_TABLE).insert(rows);
+    if (reviews.length) await trx(REVIEW_TABLE).insert(reviews);
   });
   return summary;
 }
@@ -171,7 +156,6 @@ export interface ReviewItem {
 }
 
 export async function listReview(db: Knex, status: 'open' | 'accepted' | 'rejected' | 'all' = 'open'): Promise<ReviewItem[]> {
-  await ensureMatchTables(db);
   const q = db(REVIEW_TABLE).select('*').orderBy('signal_id');
   if (status !== 'all') q.where('status', status);
   return ((await q) as Row[]).map((r) => ({
@@ -188,7 +172,6 @@ export async function listReview(db: Knex, status: 'open' | 'accepted' | 'reject
  * not in the queue (e.g. an automatic match someone disputes) can be decided too, given an account.
  */
 export async function decideReview(db: Knex, signalId: string, action: 'accept' | 'reject', accountId?: string, now = new Date().toISOString()): Promise<StoredDecision> {
-  await ensureMatchTables(db);
   const existing = (await db(REVIEW_TABLE).where('signal_id', signalId).first()) as Row | undefined;
   const match = (await db(MATCHES_TABLE).where('signal_id', signalId).first()) as Row | undefined;
   if (!existing && !match) throw new InputError(`signal ${signalId} is neither in the review queue nor in matches`, { hint: 'run `partnersync match` first; `partnersync match review list` shows the queue' });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from './001-core.js';
+import * as m010 from './010-matching.js';
 import * as m030 from './030-push.js';
 import * as m040 from './040-serve.js';
 import * as m050 from './050-attribution.js';
@@ -10,6 +11,7 @@ import * as m050 from './050-attribution.js';
  */
 const migrations: Record<string, { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }> = {
   '001-core': m001,
+  '010-matching': m010,
   '030-push': m030,
   '040-serve': m040,
   '050-attribution': m050,
