@@ -1,6 +1,7 @@
 import type { Staging } from '../staging/db.js';
 import type { Destination } from '../connectors/types.js';
 import type { ServeConfig } from './config.js';
+import { materialize } from './http-body.js';
 import { Inbox } from './inbox.js';
 import { Metrics } from './metrics.js';
 import { listen, type RunningServer } from './node-adapter.js';
@@ -82,7 +83,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     inbox,
     metrics,
     worker,
-    handle: (req) => router.handle(req),
+    handle: async (req) => materialize(await router.handle(req)),
     async start() {
       server = await listen((req) => router.handle(req), {
         host: opts.host ?? config.host,

@@ -28,13 +28,26 @@ const key = (labels: Labels) =>
     .map((k) => `${k}="${labels[k]!.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
     .join(',');
 
+const keyCache = new Map<string, string>();
+function labelKey(labels: Labels): string {
+  let fast = '';
+  for (const k in labels) fast += `${k}\u0000${labels[k]}\u0000`;
+  let k = keyCache.get(fast);
+  if (k === undefined) {
+    k = key(labels);
+    if (keyCache.size < 10_000) keyCache.set(fast, k);
+  }
+  return k;
+}
+
 export class Metrics {
   private readonly counters = new Map<string, Map<string, number>>();
 
   inc(name: string, labels: Labels = {}, by = 1): void {
     let series = this.counters.get(name);
     if (!series) this.counters.set(name, (series = new Map()));
-    const k = key(labels);
+    // Label sets repeat (a handful of sources and reasons): skip sorting and escaping on the hot path.
+    const k = labelKey(labels);
     series.set(k, (series.get(k) ?? 0) + by);
   }
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { attachBody, responseBytes } from './http-body.js';
 
 /**
  * The only file that touches sockets: node:http in, a fetch-style handler in the middle, node:http
@@ -51,29 +52,20 @@ export async function listen(handler: (req: Request) => Promise<Response>, opts:
     try {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > opts.bodyLimitBytes) return tooLarge(req, res);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > opts.bodyLimitBytes) return tooLarge(req, res);
-        chunks.push(chunk as Buffer);
-      }
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      const headers = new Headers();
+      const body = await readAll(req, opts.bodyLimitBytes);
+      if (body === undefined) return tooLarge(req, res);
       const raw = req.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      const headers: Array<[string, string]> = [];
+      for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
       const method = req.method ?? 'GET';
-      const request = new Request(`http://${req.headers.host ?? `${opts.host}:${port}`}${req.url ?? '/'}`, {
-        method,
-        headers,
-        body: method === 'GET' || method === 'HEAD' ? undefined : body,
-      });
+      // No body stream on the Request: handlers get the buffered bytes through readBody() (http-body.ts).
+      const request = attachBody(new Request(`http://${req.headers.host ?? `${opts.host}:${port}`}${req.url ?? '/'}`, { method, headers }), body);
       const response = await handler(request);
       const out: Record<string, string> = {};
       response.headers.forEach((v, k) => (out[k] = v));
       // While shutting down, tell keep-alive clients not to send another request on this connection.
       if (closing) out.connection = 'close';
-      const payload = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+      const payload = await responseBytes(response);
       if (payload) out['content-length'] = String(payload.length);
       res.writeHead(response.status, out);
       res.end(method === 'HEAD' ? undefined : payload);
@@ -84,6 +76,27 @@ export async function listen(handler: (req: Request) => Promise<Response>, opts:
         res.end(JSON.stringify({ error: 'internal', detail: 'internal error' }));
       } else res.destroy();
     }
+  }
+
+  /** The whole body, or undefined once it exceeds `limit` (events, not an async iterator: it is hot). */
+  function readAll(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.off('data', onData);
+          req.pause();
+          resolve(undefined);
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      req.once('error', reject);
+    });
   }
 
   function tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {

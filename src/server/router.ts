@@ -1,3 +1,5 @@
+import { reply } from './http-body.js';
+
 /**
  * A small fetch-style router: handlers are `(req: Request, ctx) => Promise<Response>`, as in hono or
  * itty-router, so route groups are testable without a socket and the one file that touches node:http
@@ -98,8 +100,5 @@ function match(route: string[], parts: string[]): Record<string, string> | undef
 
 /** An RFC 9457-style JSON error body; every error response of the server has this shape. */
 export function problem(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ error: code, detail }), {
-    status,
-    headers: { 'content-type': 'application/problem+json', ...headers },
-  });
+  return reply(status, JSON.stringify({ error: code, detail }), { 'content-type': 'application/problem+json', ...headers });
 }

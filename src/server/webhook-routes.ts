@@ -3,6 +3,7 @@ import type { ServeConfig, SourceConfig } from './config.js';
 import { sourceSecrets } from './config.js';
 import type { Inbox, InboxEventInput } from './inbox.js';
 import type { Metrics } from './metrics.js';
+import { readBody, reply } from './http-body.js';
 import { problem, Router } from './router.js';
 import { verifySignature } from './signatures.js';
 
@@ -27,11 +28,18 @@ export interface WebhookRoutesOptions {
 }
 
 /** Headers kept with each event: enough to re-verify and trace it, never credentials. */
-const KEPT_HEADERS = /^(content-type|user-agent|x-crossbeam-[a-z0-9-]+|webhook-(id|timestamp|signature)|x-hubspot-[a-z0-9-]+|x-request-id)$/;
+const COMMON_HEADERS = ['content-type', 'user-agent', 'x-request-id'];
+const KEPT_HEADERS: Record<SourceConfig['scheme'], string[]> = {
+  crossbeam: [...COMMON_HEADERS, 'x-crossbeam-signature-256', 'x-crossbeam-timestamp'],
+  'standard-webhooks': [...COMMON_HEADERS, 'webhook-id', 'webhook-timestamp', 'webhook-signature'],
+  'hubspot-v3': [...COMMON_HEADERS, 'x-hubspot-signature-v3', 'x-hubspot-request-timestamp'],
+  hmac: COMMON_HEADERS,
+};
 
 export function webhookRoutes(opts: WebhookRoutesOptions): Router {
   const { config, inbox, metrics } = opts;
   const router = new Router();
+  const secretsOf = new Map(Object.entries(config.sources).map(([n, s]) => [n, sourceSecrets(s)]));
   router.post('/:source', async (req, ctx) => {
     const name = ctx.params.source!;
     const source = Object.hasOwn(config.sources, name) ? config.sources[name] : undefined;
@@ -45,7 +53,7 @@ export function webhookRoutes(opts: WebhookRoutesOptions): Router {
       return problem(status, reason, detail);
     };
 
-    const raw = Buffer.from(await req.arrayBuffer());
+    const raw = await readBody(req);
     const limit = source.bodyLimitBytes ?? config.bodyLimitBytes;
     if (raw.length > limit) return reject(413, 'payload_too_large', `the body limit is ${limit} bytes`);
     const ct = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -53,7 +61,7 @@ export function webhookRoutes(opts: WebhookRoutesOptions): Router {
       return reject(415, 'unsupported_media_type', 'send Content-Type: application/json');
     }
 
-    const verdict = verifySignature(source.scheme, { method: req.method, url: req.url, headers: req.headers, rawBody: raw }, sourceSecrets(source), {
+    const verdict = verifySignature(source.scheme, { method: req.method, url: req.url, headers: req.headers, rawBody: raw }, secretsOf.get(name)!, {
       toleranceSeconds: source.toleranceSeconds,
       now: opts.now?.(),
       hmac: source.hmac,
@@ -82,10 +90,7 @@ export function webhookRoutes(opts: WebhookRoutesOptions): Router {
     const duplicates = outcomes.length - inserted;
     if (inserted) metrics.inc('partnersync_webhooks_accepted_total', { source: name }, inserted);
     if (duplicates) metrics.inc('partnersync_webhooks_duplicates_total', { source: name }, duplicates);
-    return new Response(JSON.stringify({ status: inserted ? 'accepted' : 'duplicate', accepted: inserted, duplicates }), {
-      status: 200,
-      headers: { 'content-type': 'application/json' },
-    });
+    return reply(200, JSON.stringify({ status: inserted ? 'accepted' : 'duplicate', accepted: inserted, duplicates }), { 'content-type': 'application/json' });
   });
   return router;
 }
@@ -116,9 +121,16 @@ export function extractEvents(
   webhookId: string | undefined,
 ): InboxEventInput[] | string {
   const kept: Record<string, string> = {};
-  headers.forEach((v, k) => {
-    if (KEPT_HEADERS.test(k)) kept[k] = v;
-  });
+  for (const k of KEPT_HEADERS[source.scheme]) {
+    const v = headers.get(k);
+    if (v !== null) kept[k] = v;
+  }
+  if (source.hmac) {
+    for (const k of [source.hmac.header, source.hmac.timestampHeader, source.hmac.eventId?.header]) {
+      const v = k ? headers.get(k) : null;
+      if (k && v !== null) kept[k.toLowerCase()] = v;
+    }
+  }
   const body = raw.toString('utf8');
   switch (source.scheme) {
     case 'crossbeam': {

@@ -30,8 +30,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('processed_at', 32);
     t.text('result'); // JSON: what the actions did (destination ids), for `webhooks list`
     t.unique(['source', 'event_id']);
+    // Only the claim query's index: every extra index is more pages written per inbox commit.
     t.index(['status', 'next_attempt_at']);
-    t.index(['received_at']);
   });
 }
 
