@@ -27,12 +27,6 @@ function action(runtime: Runtime, load: Loader, name: string) {
   };
 }
 
-function notYet(what: string, issue: string) {
-  return async () => {
-    throw new UsageError(`\`partnersync ${what}\` is not available yet in this version.`, { hint: `it is planned (${issue}); see the README for what works today` });
-  };
-}
-
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 const num = (v: string) => {
   const n = Number(v);
@@ -109,6 +103,9 @@ export function buildProgram(runtime: Runtime): Command {
     .option('--accounts <file>', 'file mode: accounts CSV (account_id,name,website,domains,parent_account_id,country)')
     .option('--signals <file>', 'file mode: signals CSV (signal_id,partner,population,company_name,website,email,country)')
     .option('--out <file>', 'file mode: where to write matches CSV')
+    // `match` and its subcommands both take --accounts/--signals: options after a subcommand's name belong
+    // to the subcommand (`match eval --accounts a.csv` gives a.csv to eval, not to match).
+    .enablePositionalOptions()
     .addHelpText('after', examples([
       'partnersync match                                        # staging: partner_signals × accounts → matches',
       'partnersync match --accounts accounts.csv --signals signals.csv --out matches.csv',
@@ -160,9 +157,15 @@ export function buildProgram(runtime: Runtime): Command {
     .option('--only <steps...>', 'run only these steps (extract, model, match, push)')
     .option('--from <step>', 'start at this step')
     .option('--since <date>', 'extract only records changed since this date')
-    .option('--full-refresh', 'extract streams from the start')
+    .option('--full-refresh [streams...]', 'extract from the start: every stream, or only these (<connection> or <connection>.<stream>)')
     .option('--max-reject-rate <share>', 'fail (exit 3) when more than this share of records is rejected', rate)
-    .addHelpText('after', examples(['partnersync run', 'partnersync run nightly --from push', 'partnersync run --json > summary.json']))
+    .addHelpText('after', examples([
+      'partnersync run',
+      'partnersync run nightly --from push',
+      'partnersync run --json > summary.json',
+      'partnersync run --since 2024-01-01            # backfill: records changed since then',
+      'partnersync run default --full-refresh crossbeam.overlaps_accounts',
+    ]))
     .action(action(runtime, () => import('./commands/run.js'), 'run'));
 
   // --- status, runs, state, check ---------------------------------------------------------------
@@ -188,7 +191,9 @@ export function buildProgram(runtime: Runtime): Command {
   program
     .command('check')
     .description('verify every configured connection (auth, permissions, fields) and report all problems at once')
-    .action(notYet('check', 'operations issue'));
+    .option('--connection <names...>', 'only these connections (default: all configured)')
+    .addHelpText('after', examples(['partnersync check', 'partnersync check --json', 'partnersync check --connection salesforce intercom']))
+    .action(action(runtime, () => import('./commands/check.js'), 'check'));
 
   // --- emulate ----------------------------------------------------------------------------------
   program

@@ -53,6 +53,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return err.exitCode;
     }
     const stack = String((err as Error)?.stack ?? err).split(process.cwd()).join('.');
+    // --json promises one document on stdout, failures included.
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'UNEXPECTED', message: redact(String((err as Error)?.message ?? err)), hint: 'this is a bug in partnersync; please report it', exitCode: ExitCode.failed } }, null, 2)}\n`);
     process.stderr.write(`✖ Unexpected error: ${redact(stack)}\n  This is a bug in partnersync; please report it with the command you ran.\n`);
     return ExitCode.failed;
   } finally {

@@ -1,4 +1,4 @@
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, InterruptedError, isPartnersyncError, UsageError } from '../errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { extractStreams, rejectsOverLimit, type ExtractSummary } from '../extract/extract-streams.js';
 import { MatchPolicy } from '../matching/types.js';
@@ -16,7 +16,11 @@ export interface RunOptions {
   only?: string[];
   from?: string;
   since?: string;
-  fullRefresh?: boolean;
+  /**
+   * `true` (bare `--full-refresh`): every extract stream of the pipeline starts over. A list limits it
+   * to those streams: `connection` (all of its streams) or `connection.stream`.
+   */
+  fullRefresh?: boolean | string[];
   maxRejectRate?: number;
 }
 
@@ -51,8 +55,15 @@ export async function run(ctx: CommandContext, opts: RunOptions): Promise<void> 
   await withStagedRun(ctx, { command: 'run', args: { pipeline: requested, ...opts, args: undefined } }, async ({ config, baseDir, staging, run: runLog }) => {
     const [name, pipeline] = choosePipeline(config, requested);
     const steps = selectSteps(pipeline.steps as Step[], opts.only, opts.from);
+    const refresh = fullRefreshSelector(pipeline.extract, opts.fullRefresh);
     const report: RunReport = { runId: runLog.id, pipeline: name, status: 'succeeded', steps: [] };
     let failure: unknown;
+    // Seconds per step, kept in the run log's counts so `status` and `runs show` show where time went.
+    const seconds: Partial<Record<Step, number>> = {};
+    const recordSeconds = async (step: Step, s: number) => {
+      seconds[step] = Number(((seconds[step] ?? 0) + s).toFixed(3));
+      await runLog.count('seconds', { ...seconds });
+    };
 
     const doStep = async (step: Step, fn: () => Promise<{ summary: string; detail?: unknown }>) => {
       if (failure) return;
@@ -65,16 +76,19 @@ export async function run(ctx: CommandContext, opts: RunOptions): Promise<void> 
       const t0 = Date.now();
       try {
         const r = await fn();
-        const seconds = (Date.now() - t0) / 1000;
-        report.steps.push({ step, status: 'succeeded', seconds, summary: r.summary, detail: r.detail });
-        progress.succeed(`${step}: ${r.summary} (${seconds.toFixed(1)}s)`);
-        await runLog.event('info', `${step}: ${r.summary}`, undefined, step);
+        const took = (Date.now() - t0) / 1000;
+        report.steps.push({ step, status: 'succeeded', seconds: took, summary: r.summary, detail: r.detail });
+        progress.succeed(`${step}: ${r.summary} (${took.toFixed(1)}s)`);
+        await recordSeconds(step, took);
+        await runLog.event('info', `${step}: ${r.summary} (${took.toFixed(1)}s)`, { seconds: took }, step);
       } catch (err) {
-        const seconds = (Date.now() - t0) / 1000;
+        const took = (Date.now() - t0) / 1000;
         const message = (err as Error)?.message ?? String(err);
-        report.steps.push({ step, status: 'failed', seconds, summary: message.split('\n')[0]!, error: message, detail: (err as { detail?: unknown }).detail });
-        progress.fail(`${step} failed after ${seconds.toFixed(1)}s`);
-        await runLog.event('error', `${step} failed: ${message}`, undefined, step);
+        const interrupted = err instanceof InterruptedError;
+        report.steps.push({ step, status: 'failed', seconds: took, summary: message.split('\n')[0]!, error: message, detail: (err as { detail?: unknown }).detail });
+        progress.fail(`${step} ${interrupted ? 'interrupted' : 'failed'} after ${took.toFixed(1)}s`);
+        await recordSeconds(step, took);
+        await runLog.event(interrupted ? 'warn' : 'error', `${step} ${interrupted ? 'interrupted' : 'failed'} after ${took.toFixed(1)}s: ${message}`, { seconds: took }, step);
         failure = err;
       }
     };
@@ -82,11 +96,14 @@ export async function run(ctx: CommandContext, opts: RunOptions): Promise<void> 
     await doStep('extract', async () => {
       const summaries: ExtractSummary[] = [];
       for (const e of pipeline.extract) {
-        summaries.push(await extractStreams({
-          staging, run: runLog, connection: e.connection, config: config.connections[e.connection]!, baseDir,
-          streams: e.streams, fullRefresh: Boolean(opts.fullRefresh || e.fullRefresh), since,
-          maxRejectRate: opts.maxRejectRate, throwOnRejects: false, signal: ctx.signal, out: ctx.out,
-        }));
+        // Streams to start over and streams to continue go as two calls, so one flag can name one stream.
+        for (const part of refresh(e)) {
+          summaries.push(await extractStreams({
+            staging, run: runLog, connection: e.connection, config: config.connections[e.connection]!, baseDir,
+            streams: part.streams, fullRefresh: part.fullRefresh, since,
+            maxRejectRate: opts.maxRejectRate, throwOnRejects: false, signal: ctx.signal, out: ctx.out,
+          }));
+        }
       }
       const streams = summaries.flatMap((s) => s.streams);
       const over = summaries.find((s) => s.overLimit.length > 0);
@@ -141,8 +158,13 @@ export async function run(ctx: CommandContext, opts: RunOptions): Promise<void> 
     });
 
     report.status = failure ? 'failed' : 'succeeded';
+    if (failure) {
+      // --json: the summary travels with the error so stdout still holds exactly one JSON document.
+      if (ctx.out.json && isPartnersyncError(failure)) throw Object.assign(failure, { result: report });
+      ctx.out.result(report, () => renderRun(report));
+      throw failure;
+    }
     ctx.out.result(report, () => renderRun(report));
-    if (failure) throw failure;
   });
 }
 
@@ -188,6 +210,41 @@ function descendantsOf(children: Map<string, string[]>, name: string): string[] 
     stack.push(...(children.get(n) ?? []));
   }
   return out;
+}
+
+type ExtractStep = LoadedConfig['pipelines'][string]['extract'][number];
+
+/**
+ * Split each extract step into the streams that start over and the streams that continue from their
+ * cursors. `--full-refresh` alone refreshes everything; `--full-refresh crossbeam.overlaps_accounts crm`
+ * refreshes one stream of crossbeam and every stream of crm. A selector naming nothing in the pipeline
+ * is a usage error (`run --full-refresh nightly` would otherwise silently refresh nothing).
+ */
+export function fullRefreshSelector(extract: ExtractStep[], flag: boolean | string[] | undefined): (e: ExtractStep) => Array<{ streams: string[] | undefined; fullRefresh: boolean }> {
+  const selectors = Array.isArray(flag) ? flag : [];
+  const all = flag === true;
+  const parsed = selectors.map((sel) => {
+    const m = /^([^./]+)(?:[./](.+))?$/.exec(sel);
+    if (!m) throw new UsageError(`--full-refresh: cannot read "${sel}" (write <connection> or <connection>.<stream>)`);
+    return { sel, connection: m[1]!, stream: m[2] };
+  });
+  for (const p of parsed) {
+    const steps = extract.filter((e) => e.connection === p.connection);
+    const known = steps.length > 0 && (p.stream === undefined || steps.some((e) => !e.streams?.length || e.streams.includes(p.stream!)));
+    if (!known) {
+      const names = extract.map((e) => (e.streams?.length ? e.streams.map((s) => `${e.connection}.${s}`).join(', ') : e.connection)).join(', ');
+      throw new UsageError(`--full-refresh: "${p.sel}" is not extracted by this pipeline`, { hint: `extracted: ${names || 'nothing'}; name the pipeline before the flag (partnersync run <pipeline> --full-refresh <streams>)` });
+    }
+  }
+  return (e) => {
+    if (all || e.fullRefresh || parsed.some((p) => p.connection === e.connection && p.stream === undefined)) return [{ streams: e.streams, fullRefresh: true }];
+    const named = parsed.filter((p) => p.connection === e.connection).map((p) => p.stream!);
+    if (named.length === 0) return [{ streams: e.streams, fullRefresh: false }];
+    // The rest of the step's streams continue as usual. A step that lists none extracts every discovered
+    // stream: that second pass reads the refreshed ones again too, incrementally from the cursor just saved.
+    const rest = e.streams?.length ? e.streams.filter((s) => !named.includes(s)) : undefined;
+    return [{ streams: named, fullRefresh: true }, ...(rest === undefined || rest.length ? [{ streams: rest, fullRefresh: false }] : [])];
+  };
 }
 
 function parseDate(s: string): Date {
