@@ -103,9 +103,6 @@ export function buildProgram(runtime: Runtime): Command {
     .option('--accounts <file>', 'file mode: accounts CSV (account_id,name,website,domains,parent_account_id,country)')
     .option('--signals <file>', 'file mode: signals CSV (signal_id,partner,population,company_name,website,email,country)')
     .option('--out <file>', 'file mode: where to write matches CSV')
-    // `match` and its subcommands both take --accounts/--signals: options after a subcommand's name belong
-    // to the subcommand (`match eval --accounts a.csv` gives a.csv to eval, not to match).
-    .enablePositionalOptions()
     .addHelpText('after', examples([
       'partnersync match                                        # staging: partner_signals × accounts → matches',
       'partnersync match --accounts accounts.csv --signals signals.csv --out matches.csv',
@@ -113,7 +110,19 @@ export function buildProgram(runtime: Runtime): Command {
       'partnersync match explain SIG-000123',
       'partnersync match review list',
     ]))
-    .action(action(runtime, () => import('./commands/match.js'), 'match'));
+    .action(action(runtime, () => import('./commands/match.js'), 'match'))
+    // The root program reads options anywhere on the line (so `--json` may follow a subcommand), which makes
+    // `match` — the first command declaring --accounts/--signals — parse `match eval --accounts a.csv` itself.
+    // Positional options would need the root to be positional too; instead hand them on to the subcommand
+    // that declares them, and leave `match` without them.
+    .hook('preSubcommand', (parent, sub) => {
+      for (const o of sub.options) {
+        const key = o.attributeName();
+        if (parent.getOptionValueSource(key) !== 'cli') continue;
+        sub.setOptionValueWithSource(key, parent.getOptionValue(key), 'cli');
+        parent.setOptionValueWithSource(key, undefined, 'default');
+      }
+    });
   match
     .command('explain <signalId>')
     .description('show the evidence, candidates and the rule that decided one signal')

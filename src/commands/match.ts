@@ -34,7 +34,7 @@ import {
   applyDecision,
   MATCHES_TABLE,
 } from '../matching/staging-store.js';
-import { loadCommandConfig, withStagedRun, type CommandContext, type GlobalOptions } from './context.js';
+import { loadCommandConfig, withStagedRun, type CommandContext } from './context.js';
 
 export { formatEvalReport };
 export { createMatcher };
@@ -270,15 +270,6 @@ function policyFromConfig(ctx: CommandContext): { policy: MatchPolicy; hasConfig
   return { policy: parsed.data, hasConfig: Boolean(loaded.file) };
 }
 
-/**
- * `--accounts`/`--signals` are declared on `match` and on its subcommands; commander hands them to whichever
- * command parsed them, so a subcommand also looks at the merged options in `ctx.globals`.
- */
-function withParentOptions(ctx: CommandContext, opts: MatchCliOptions): MatchCliOptions {
-  const g = ctx.globals as GlobalOptions & MatchCliOptions;
-  return { ...opts, accounts: opts.accounts ?? g.accounts, signals: opts.signals ?? g.signals, out: opts.out ?? g.out };
-}
-
 function fileMode(opts: MatchCliOptions, command: string): { accounts: string; signals: string } | null {
   if (!opts.accounts && !opts.signals) return null;
   if (!opts.accounts || !opts.signals)
@@ -292,8 +283,7 @@ function summaryText(s: { signals: number; matched: number; review: number; unma
 }
 
 /** `partnersync match`: file mode with --accounts/--signals/--out, pipeline mode (staging) otherwise. */
-export async function match(ctx: CommandContext, cliOpts: MatchCliOptions): Promise<void> {
-  const opts = withParentOptions(ctx, cliOpts);
+export async function match(ctx: CommandContext, opts: MatchCliOptions): Promise<void> {
   const { policy } = policyFromConfig(ctx);
   const files = fileMode(opts, 'partnersync match');
   if (files) {
@@ -311,8 +301,7 @@ export async function match(ctx: CommandContext, cliOpts: MatchCliOptions): Prom
 }
 
 /** `partnersync match eval --gold gold.csv [--accounts a.csv --signals s.csv]`. */
-export async function matchEval(ctx: CommandContext, cliOpts: MatchCliOptions): Promise<void> {
-  const opts = withParentOptions(ctx, cliOpts);
+export async function matchEval(ctx: CommandContext, opts: MatchCliOptions): Promise<void> {
   if (!opts.gold) throw new UsageError('match eval needs --gold <file>');
   const { policy } = policyFromConfig(ctx);
   const files = fileMode(opts, 'partnersync match eval');
@@ -331,8 +320,7 @@ export async function matchEval(ctx: CommandContext, cliOpts: MatchCliOptions): 
 }
 
 /** `partnersync match explain <signalId> [--accounts a.csv --signals s.csv]`. */
-export async function matchExplain(ctx: CommandContext, cliOpts: MatchCliOptions): Promise<void> {
-  const opts = withParentOptions(ctx, cliOpts);
+export async function matchExplain(ctx: CommandContext, opts: MatchCliOptions): Promise<void> {
   const signalId = String(opts.args?.[0] ?? '');
   if (!signalId) throw new UsageError('match explain needs a signal id');
   const { policy } = policyFromConfig(ctx);

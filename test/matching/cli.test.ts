@@ -1,0 +1,56 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+// The built CLI (dist/), spawned as a user runs it: flags typed after `match eval` / `match explain` reach
+// the subcommand, and exit codes follow the documented contract.
+const fixtures = fileURLToPath(new URL('../../fixtures/matching/', import.meta.url));
+const accounts = path.join(fixtures, 'accounts.csv');
+const signals = path.join(fixtures, 'signals.csv');
+const gold = path.join(fixtures, 'gold.csv');
+
+let dir: string;
+beforeAll(async () => {
+  // An empty directory: no partnersync.yaml, so only file mode can succeed.
+  dir = await mkdtemp(path.join(tmpdir(), 'ps-match-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('partnersync match (CLI)', () => {
+  it('match eval --accounts --signals --gold --json: the subcommand gets its flags, exit 0', async () => {
+    const r = await runCli(['match', 'eval', '--accounts', accounts, '--signals', signals, '--gold', gold, '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.overall).toMatchObject({ signals: 20, wrong: 0, hierarchyFalseMerges: 0 });
+    expect(report.byStratum.hierarchy.correct).toBe(4);
+  });
+
+  it('flags before the subcommand name reach it too; match explain takes them', async () => {
+    const e = await runCli(['--json', 'match', '--accounts', accounts, '--signals', signals, 'eval', '--gold', gold], { cwd: dir });
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).overall.signals).toBe(20);
+    const x = await runCli(['match', 'explain', 'S-10', '--accounts', accounts, '--signals', signals, '--json'], { cwd: dir });
+    expect(x.code, x.stderr).toBe(0);
+    expect(JSON.parse(x.stdout)).toMatchObject({ signalId: 'S-10', status: 'matched', accountId: 'A-ACME-GB' });
+  });
+
+  it('a missing required column exits 2, naming the file and the column', async () => {
+    const bad = path.join(dir, 'no-id-accounts.csv');
+    await writeFile(bad, 'id,name,website\n1,Acme,acme.com\n');
+    const r = await runCli(['match', 'eval', '--accounts', bad, '--signals', signals, '--gold', gold, '--json'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain('no-id-accounts.csv');
+    expect(r.stdout + r.stderr).toContain('missing required column "account_id"');
+  });
+
+  it('file mode with only one of --accounts/--signals is a usage error (exit 2)', async () => {
+    const r = await runCli(['match', 'eval', '--accounts', accounts, '--gold', gold], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--accounts and --signals');
+  });
+});
