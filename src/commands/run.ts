@@ -6,7 +6,7 @@ import { runStagedMatch, type StagedMatchSummary } from '../matching/staging-sto
 import { selectModels } from '../model/graph.js';
 import { planProject, runModels, type ModelRunResult } from '../model/runner.js';
 import { pushTargets, throwIfRejectsOverLimit, type PushReport } from '../push/push-targets.js';
-import { throwIfAborted, withStagedRun, type CommandContext } from './context.js';
+import { interrupted as interruptedError, throwIfAborted, withStagedRun, type CommandContext } from './context.js';
 
 export const STEPS = ['extract', 'model', 'match', 'push'] as const;
 export type Step = (typeof STEPS)[number];
@@ -64,6 +64,8 @@ export async function run(ctx: CommandContext, opts: RunOptions): Promise<void> 
       seconds[step] = Number(((seconds[step] ?? 0) + s).toFixed(3));
       await runLog.count('seconds', { ...seconds });
     };
+    // First in the counts, so the one-line summary of `partnersync status` starts with where time went.
+    await runLog.count('seconds', {});
 
     const doStep = async (step: Step, fn: () => Promise<{ summary: string; detail?: unknown }>) => {
       if (failure) return;
@@ -81,7 +83,10 @@ export async function run(ctx: CommandContext, opts: RunOptions): Promise<void> 
         progress.succeed(`${step}: ${r.summary} (${took.toFixed(1)}s)`);
         await recordSeconds(step, took);
         await runLog.event('info', `${step}: ${r.summary} (${took.toFixed(1)}s)`, { seconds: took }, step);
-      } catch (err) {
+      } catch (caught) {
+        // A request cut short by SIGINT/SIGTERM may surface as whatever its client throws (an abort
+        // reason, a fetch error): after a signal, the step was interrupted, not failed.
+        const err: unknown = ctx.signal.aborted && !isPartnersyncError(caught) ? interruptedError(ctx) : caught;
         const took = (Date.now() - t0) / 1000;
         const message = (err as Error)?.message ?? String(err);
         const interrupted = err instanceof InterruptedError;

@@ -1,4 +1,4 @@
-import type { Source, StreamDescriptor } from '../connectors/types.js';
+import type { ReadMessage, Source, StreamDescriptor } from '../connectors/types.js';
 import { InterruptedError } from '../errors.js';
 import { nowIso, type Staging } from '../staging/db.js';
 import crypto from 'node:crypto';
@@ -132,7 +132,17 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   let stopped = false;
   try {
     for (;;) {
-      const next = await iterator.next();
+      let next: IteratorResult<ReadMessage>;
+      try {
+        next = await iterator.next();
+      } catch (err) {
+        if (!opts.signal?.aborted) throw err;
+        // The interrupt cut a request of the source short: keep everything up to the last checkpoint.
+        await flush(checkpoint);
+        checkpoint = undefined;
+        stopped = true;
+        break;
+      }
       if (next.done) break;
       const m = next.value;
       if (m.type === 'record') {
