@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,14 +108,7 @@ describe('kill -9 mid-extract of an API source, then re-run', () => {
   const bin = path.join(repo, 'bin', 'partnersync.js');
 
   it('crossbeam overlaps: the raw table ends with exactly the emulator\'s overlaps', async () => {
-    // Build when dist is missing or older than the code this test runs (as test/extract/kill-resume does).
-    const built = path.join(repo, 'dist', 'connectors', 'crossbeam', 'source.js');
-    const newest = ['src/connectors/crossbeam/source.ts', 'src/connectors/crossbeam/client.ts', 'src/connectors/shared/http.ts', 'src/extract/extract-loop.ts', 'src/commands/extract.ts']
-      .map((f) => fs.statSync(path.join(repo, f)).mtimeMs)
-      .reduce((x, y) => Math.max(x, y));
-    if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newest) {
-      spawnSync(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repo, stdio: 'ignore' });
-    }
+    // dist/ is built by test/global-setup.ts before any test file runs.
     expect(fs.existsSync(path.join(repo, 'dist', 'connectors', 'crossbeam', 'source.js'))).toBe(true);
     const total = 12_000;
     const records = Array.from({ length: 120 }, (_, i) => ({ record_id: `001K${i}`, crossbeam_record_id: stableUuid(`k${i}`), record_name: `K${i}` }));

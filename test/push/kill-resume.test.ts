@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,12 +20,7 @@ let admin: Knex;
 let dir: string;
 
 beforeAll(() => {
-  // The CLI runs from dist/; build it (type errors elsewhere in a shared tree do not stop emitting).
-  try {
-    execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'pipe' });
-  } catch {
-    // Reported by `npm run typecheck`; what matters here is that dist/ has the push command.
-  }
+  // dist/ is built by test/global-setup.ts before any test file runs.
   expect(fs.existsSync(path.join(repoRoot, 'dist/commands/push.js'))).toBe(true);
   admin = knexFactory({ client: 'pg', connection: PG_URL });
   dir = tempDir('partnersync-push-kill-');
