@@ -208,8 +208,20 @@ export interface HubSpotSeed {
   tokens?: string[];
 }
 
+/** Lower-cased value → ids of the records holding it, and the value each record was indexed under. */
+interface PropertyIndex {
+  byValue: Map<string, Set<string>>;
+  valueOf: Map<string, string>;
+}
+
 export class HubSpotState {
   records: Record<HubSpotObjectType, Map<string, HubSpotRecord>> = { companies: new Map(), contacts: new Map(), deals: new Map() };
+  /**
+   * Per object type, one index per property `findBy` has been asked about (built on first use by
+   * one scan, then kept in sync by `create` / `update` / `seed`). Without it every upserted record
+   * cost a scan of the whole object type, which made a 100k-record batch upsert quadratic.
+   */
+  private indexes: Record<HubSpotObjectType, Map<string, PropertyIndex>> = { companies: new Map(), contacts: new Map(), deals: new Map() };
   properties: Record<HubSpotObjectType, Map<string, HubSpotPropertyDef>> = { companies: new Map(), contacts: new Map(), deals: new Map() };
   associations: HubSpotAssociation[] = [];
   private nextId = 1001;
@@ -279,6 +291,7 @@ export class HubSpotState {
         }
         if (typeof updatedAt === 'string') this.touch(type, rec, Date.parse(updatedAt));
         if (archived === true) rec.archived = true;
+        this.reindex(type, rec);
       }
     }
     for (const a of seed.associations ?? []) {
@@ -301,6 +314,7 @@ export class HubSpotState {
     rec.properties.createdate = props.createdate ?? iso;
     this.touch(type, rec, t);
     this.records[type].set(recId, rec);
+    this.reindex(type, rec);
     return rec;
   }
 
@@ -310,7 +324,23 @@ export class HubSpotState {
       else rec.properties[k] = v;
     }
     this.touch(type, rec, this.stamp());
+    this.reindex(type, rec);
     return rec;
+  }
+
+  /** Moves `rec` to its current values in every property index of its type. */
+  private reindex(type: HubSpotObjectType, rec: HubSpotRecord): void {
+    for (const [property, idx] of this.indexes[type]) indexRecord(idx, rec, property);
+  }
+
+  private indexFor(type: HubSpotObjectType, property: string): PropertyIndex {
+    let idx = this.indexes[type].get(property);
+    if (!idx) {
+      idx = { byValue: new Map(), valueOf: new Map() };
+      for (const r of this.records[type].values()) indexRecord(idx, r, property);
+      this.indexes[type].set(property, idx);
+    }
+    return idx;
   }
 
   private touch(type: HubSpotObjectType, rec: HubSpotRecord, t: number): void {
@@ -343,6 +373,20 @@ export class HubSpotState {
   /** Unique-value lookups compare case-insensitively, as HubSpot does for e-mail addresses. */
   findBy(type: HubSpotObjectType, property: string, value: string): HubSpotRecord | undefined {
     const v = value.toLowerCase();
+    const ids = this.indexFor(type, property).byValue.get(v);
+    if (!ids) return undefined;
+    // Candidates are re-checked (a record may have been archived or replaced in the map since).
+    let hit: HubSpotRecord | undefined;
+    let hits = 0;
+    for (const id of ids) {
+      const r = this.records[type].get(id);
+      if (r && !r.archived && r.properties[property]?.toLowerCase() === v) {
+        hit = r;
+        hits += 1;
+      }
+    }
+    if (hits <= 1) return hit;
+    // Several holders (a non-unique property, or seeded duplicates): the first in insertion order, as before.
     for (const r of this.records[type].values()) {
       if (!r.archived && r.properties[property]?.toLowerCase() === v) return r;
     }
@@ -433,6 +477,25 @@ export class HubSpotState {
     out.associations = this.associations.map((a) => ({ ...a }));
     return out;
   }
+}
+
+function indexRecord(idx: PropertyIndex, rec: HubSpotRecord, property: string): void {
+  const now = rec.properties[property]?.toLowerCase();
+  const before = idx.valueOf.get(rec.id);
+  if (now === before) return;
+  if (before !== undefined) {
+    const set = idx.byValue.get(before);
+    set?.delete(rec.id);
+    if (set?.size === 0) idx.byValue.delete(before);
+  }
+  if (now === undefined) {
+    idx.valueOf.delete(rec.id);
+    return;
+  }
+  idx.valueOf.set(rec.id, now);
+  let set = idx.byValue.get(now);
+  if (!set) idx.byValue.set(now, (set = new Set()));
+  set.add(rec.id);
 }
 
 export function stringifyProps(props: Record<string, unknown>): Record<string, string | null> {
