@@ -173,7 +173,7 @@ export class Bulk2 {
         if (!parsed.length) continue;
         if (!header.length) header = parsed[0]!;
         else if (parsed[0]!.join('\u0000') !== header.join('\u0000')) throw new Error('InvalidBatch : All uploads of a job must have the same header row');
-        rows.push(...parsed.slice(1));
+        for (let i = 1; i < parsed.length; i++) rows.push(parsed[i]!);
       }
     } catch (err) {
       return this.failJob(job, header, rows, /^InvalidBatch/.test((err as Error).message) ? (err as Error).message : `InvalidBatch : Failed to parse CSV: ${(err as Error).message}`);

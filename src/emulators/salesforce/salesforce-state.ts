@@ -105,6 +105,13 @@ export class SalesforceState {
   private counters = new Map<string, number>();
   private recordFaults: Array<Required<Pick<InjectedRecordError, 'statusCode' | 'count'>> & InjectedRecordError> = [];
   private undoLog: Array<() => void> | undefined;
+  /**
+   * object (lower-case) → one index per (field, case-insensitivity) that `findByField` has been
+   * asked about: built on first use by one scan, then kept in sync by every write to `records`
+   * (`setRecord`). Without it each upsert by external id scanned the whole table, which made a
+   * 100k-row Bulk job quadratic.
+   */
+  private indexes = new Map<string, Map<string, FieldIndex>>();
 
   constructor(opts: { users?: SalesforceUser[]; clients?: OAuthClient[]; dailyApiLimit?: number } = {}) {
     this.dailyApiLimit = opts.dailyApiLimit ?? 100_000;
@@ -162,7 +169,7 @@ export class SalesforceState {
     const id = this.nextId('005');
     const user = { ...u, id };
     this.users.push(user);
-    this.table(this.object('User')!).set(id, this.stamp({ Id: id, Username: u.username, Name: u.name ?? u.username, Email: u.email ?? u.username }, true));
+    this.setRecord(this.object('User')!, id, this.stamp({ Id: id, Username: u.username, Name: u.name ?? u.username, Email: u.email ?? u.username }, true));
     return user;
   }
 
@@ -267,11 +274,31 @@ export class SalesforceState {
     const id = rec.Id as string;
     const had = t.has(id);
     const prev = t.get(id);
-    t.set(id, rec);
-    this.undoLog?.push(() => {
-      if (had) t.set(id, prev!);
-      else t.delete(id);
-    });
+    this.setRecord(obj, id, rec);
+    this.undoLog?.push(() => this.setRecord(obj, id, had ? prev : undefined));
+  }
+
+  /** The one place `records` changes (set, or delete when `rec` is undefined), so the field indexes follow. */
+  private setRecord(obj: ObjectDef, id: string, rec: SfRecord | undefined): void {
+    const t = this.table(obj);
+    if (rec) t.set(id, rec);
+    else t.delete(id);
+    const idxs = this.indexes.get(obj.name.toLowerCase());
+    if (idxs) for (const idx of idxs.values()) indexRecord(idx, id, rec);
+  }
+
+  private fieldIndex(obj: ObjectDef, f: FieldDef, ci: boolean): FieldIndex {
+    const objKey = obj.name.toLowerCase();
+    let idxs = this.indexes.get(objKey);
+    if (!idxs) this.indexes.set(objKey, (idxs = new Map()));
+    const key = `${f.name}\u0000${ci ? 'ci' : 'cs'}`;
+    let idx = idxs.get(key);
+    if (!idx) {
+      idx = { field: f.name, ci, byValue: new Map(), valueOf: new Map() };
+      for (const [id, r] of this.table(obj)) indexRecord(idx, id, r);
+      idxs.set(key, idx);
+    }
+    return idx;
   }
 
   // ---------- records ----------
@@ -373,7 +400,17 @@ export class SalesforceState {
     const out: SfRecord[] = [];
     const ci = isTextType(f.type) && !f.caseSensitive;
     const want = ci ? String(value).toLowerCase() : value;
-    for (const r of this.table(obj).values()) {
+    const ids = this.fieldIndex(obj, f, ci).byValue.get(want);
+    if (!ids) return out;
+    const t = this.table(obj);
+    for (const id of ids) {
+      const r = t.get(id);
+      if (r && !r.IsDeleted && r[f.name] !== undefined && r[f.name] !== null && (ci ? String(r[f.name]).toLowerCase() : r[f.name]) === want) out.push(r);
+    }
+    if (out.length <= 1) return out;
+    // Several matches are reported in table (insertion) order, as the scan always did.
+    out.length = 0;
+    for (const r of t.values()) {
       if (r.IsDeleted) continue;
       const v = r[f.name];
       if (v === undefined || v === null) continue;
@@ -480,9 +517,8 @@ export class SalesforceState {
     const fault = this.injected(o, existing, full);
     if (fault) return fail(fault);
     if (hard) {
-      const t = this.table(o);
-      t.delete(full);
-      this.undoLog?.push(() => t.set(full, existing));
+      this.setRecord(o, full, undefined);
+      this.undoLog?.push(() => this.setRecord(o, full, existing));
     } else this.put(o, this.stamp({ ...existing, IsDeleted: true }, false));
     return { id: full, success: true, errors: [] };
   }
@@ -727,6 +763,35 @@ type CheckedExpr =
   | { kind: 'not'; item: CheckedExpr }
   | { kind: 'cmp'; r: ResolvedPath; op: string; value: Literal; like?: RegExp }
   | { kind: 'in'; r: ResolvedPath; values: Literal[]; negate: boolean };
+
+/** Index key → ids of the records holding it, and the key each record was indexed under. */
+interface FieldIndex {
+  field: string;
+  ci: boolean;
+  byValue: Map<unknown, Set<string>>;
+  valueOf: Map<string, unknown>;
+}
+
+function indexRecord(idx: FieldIndex, id: string, rec: SfRecord | undefined): void {
+  const raw = rec?.[idx.field];
+  const now = raw === undefined || raw === null ? undefined : idx.ci ? String(raw).toLowerCase() : raw;
+  const had = idx.valueOf.has(id);
+  const before = idx.valueOf.get(id);
+  if (had && now === before) return;
+  if (had) {
+    const set = idx.byValue.get(before);
+    set?.delete(id);
+    if (set?.size === 0) idx.byValue.delete(before);
+  }
+  if (now === undefined) {
+    idx.valueOf.delete(id);
+    return;
+  }
+  idx.valueOf.set(id, now);
+  let set = idx.byValue.get(now);
+  if (!set) idx.byValue.set(now, (set = new Set()));
+  set.add(id);
+}
 
 function fail(...errors: RecordError[]): SaveResult {
   return { success: false, errors };
