@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { getConnector } from '../connectors/registry.js';
 import type { Destination } from '../connectors/types.js';
 import { createServeApp } from '../server/app.js';
+import { mountDealApi } from '../deals/index.js';
 import { openStaging, type Staging } from '../staging/db.js';
 import { loadCommandConfig, type CommandContext } from './context.js';
 
@@ -78,11 +79,13 @@ export async function serve(ctx: CommandContext, opts: ServeOptions): Promise<vo
   const app = createServeApp({ config: config.serve, staging, destination: destinations.resolve, log, host: opts.host, port: opts.port, worker });
   let depth: Record<string, number> = {};
   try {
+    const deals = config.deals.enabled ? await mountDealApi(app, { deals: config.deals, match: config.match, staging, log }) : undefined;
     const server = await app.start();
     const base = config.serve.basePath.replace(/\/+$/, '');
     ctx.out.info(`listening on ${server.url} (staging ${staging.displayUrl}; worker ${worker ? 'on' : 'off'})`);
     for (const s of sources) ctx.out.info(`  POST ${server.url}${base}/${s}  (${config.serve.sources[s]!.scheme})`);
     ctx.out.info(`  GET  ${server.url}/healthz, ${server.url}/metrics`);
+    if (deals) ctx.out.info(`  deal API ${server.url}${deals.basePath.replace(/\/+$/, '')}/deals  (OpenAPI: ${server.url}${deals.basePath.replace(/\/+$/, '')}/openapi.json)`);
     if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
     ctx.out.info('stopping: draining requests in flight; unprocessed events stay in the inbox');
   } finally {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AttributionConfig } from '../attribution/config.js';
+import { DealsConfig } from '../deals/config.js';
 import { ModelsConfig } from '../model/config.js';
 import { TargetConfig } from '../push/config.js';
 import { ServeConfig } from '../server/config.js';
@@ -46,5 +47,6 @@ export const RootConfig = z.object({
   targets: z.record(name, TargetConfig).default({}),
   serve: ServeConfig.prefault({}),
   attribution: AttributionConfig.prefault({}),
+  deals: DealsConfig.prefault({}),
 });
 export type RootConfig = z.infer<typeof RootConfig>;
