@@ -158,7 +158,12 @@ export async function run(ctx: CommandContext, opts: RunOptions): Promise<void> 
     await doStep('push', async () => {
       pushReport = await pushTargets({ config, baseDir, staging, run: runLog }, pipeline.push, { maxRejectRate: opts.maxRejectRate, out: ctx.out, signal: ctx.signal });
       const totals = pushReport.targets.reduce((a, t) => ({ sent: a.sent + t.counts.sent, unchanged: a.unchanged + t.counts.unchanged, rejected: a.rejected + t.counts.rejected + t.counts.invalid }), { sent: 0, unchanged: 0, rejected: 0 });
-      throwIfRejectsOverLimit(pushReport);
+      // Over the limit, the step fails but its report (what was delivered, where the rejects are) stays.
+      try {
+        throwIfRejectsOverLimit(pushReport);
+      } catch (err) {
+        throw Object.assign(err as object, { detail: pushReport });
+      }
       return { summary: `${pushReport.targets.length} target(s): ${totals.sent} sent, ${totals.unchanged} unchanged, ${totals.rejected} rejected`, detail: pushReport };
     });
 

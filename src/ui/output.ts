@@ -35,7 +35,7 @@ export interface OutputOptions {
   env?: Record<string, string | undefined>;
 }
 
-type OraFactory = (opts: { text: string; stream: NodeJS.WritableStream; color?: string }) => {
+type OraFactory = (opts: { text: string; stream: NodeJS.WritableStream; color?: string | false }) => {
   start(): { text: string; succeed(t?: string): void; fail(t?: string): void };
 };
 
@@ -47,7 +47,9 @@ export async function createOutput(opts: OutputOptions = {}): Promise<Output> {
   const jsonLogs = opts.logFormat === 'json';
   const tty = Boolean(stderr.isTTY) && !env.CI;
   const color = opts.color !== false && !('NO_COLOR' in env) && tty && !jsonLogs;
-  const spinners = tty && !json && !jsonLogs && !opts.quiet;
+  // A pseudo-terminal without a size (`script`, `docker run -t` in some CI) reports 0 columns: ora
+  // would try to clear an infinite number of wrapped lines and spin forever. Plain lines there.
+  const spinners = tty && !json && !jsonLogs && !opts.quiet && ((stderr as { columns?: number }).columns ?? 0) > 0;
   // ora is only loaded for an interactive terminal; scripts and CI never pay for it.
   const ora: OraFactory | undefined = spinners ? ((await import('ora')).default as unknown as OraFactory) : undefined;
 
@@ -72,7 +74,8 @@ export async function createOutput(opts: OutputOptions = {}): Promise<Output> {
     error: (m, d) => line('error', m, d),
     progress(label) {
       if (ora) {
-        const s = ora({ text: redact(label), stream: stderr }).start();
+        // ora colours its spinner itself: tell it when colour is off (NO_COLOR, --no-color).
+        const s = ora({ text: redact(label), stream: stderr, color: color ? 'cyan' : false }).start();
         return {
           update: (t) => (s.text = redact(`${label} ${t}`)),
           succeed: (t) => s.succeed(redact(t ?? label)),
