@@ -68,11 +68,18 @@ const TOMBSTONE = 'tombstone';
 interface SqliteStatement {
   run(...params: unknown[]): { changes: number };
   get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  raw(on?: boolean): SqliteStatement;
 }
 interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
   transaction<F extends (...args: never[]) => unknown>(fn: F): F;
+  pragma(sql: string): unknown;
 }
+
+/** Rows per multi-row upsert: bounded by SQLite's 32,766 bind parameters. */
+const SQLITE_ROWS_PER_STATEMENT = 64;
+const SQLITE_MAX_PARAMS = 32_000;
 
 class SqliteRawWriter implements RawWriter {
   private statements = new Map<string, SqliteStatement>();
@@ -84,9 +91,16 @@ class SqliteRawWriter implements RawWriter {
     if (this.conn !== conn) {
       this.statements.clear();
       this.conn = conn;
+      // A bigger page cache keeps the raw table's _key index in memory: without it every batch
+      // re-reads and re-writes index pages scattered by the keys' text order (bounded: 32 MiB).
+      conn.pragma('cache_size = -32768');
     }
     let s = this.statements.get(sql);
-    if (!s) this.statements.set(sql, (s = conn.prepare(sql)));
+    if (!s) {
+      // Statement SQL embeds table and column names; bound the cache for many-stream runs.
+      if (this.statements.size >= 200) this.statements.clear();
+      this.statements.set(sql, (s = conn.prepare(sql)));
+    }
     return s;
   }
 
@@ -103,44 +117,42 @@ class SqliteRawWriter implements RawWriter {
     const conn = await client.acquireConnection();
     try {
       const t = quoteIdent(batch.table);
-      const select = this.stmt(conn, `SELECT _hash, _deleted FROM ${t} WHERE _key = ?`);
       const counts: BatchCounts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0 };
       const run = conn.transaction(() => {
         if (batch.clearFirst) conn.prepare(`DELETE FROM ${t}`).run();
-        let sig = '';
-        let insert: SqliteStatement | undefined;
-        let update: SqliteStatement | undefined;
-        let cols: string[] = [];
+        // One lookup for the whole batch (keys passed as one JSON array) instead of a SELECT per row.
+        const existing = new Map<string, { hash: string; deleted: boolean }>();
+        if (!batch.clearFirst && (batch.records.size > 0 || batch.deletes.size > 0)) {
+          const lookup = this.stmt(conn, `SELECT t._key, t._hash, t._deleted FROM json_each(?) AS j CROSS JOIN ${t} AS t ON t._key = j.value`).raw(true);
+          const keys = JSON.stringify([...batch.records.keys(), ...batch.deletes.keys()]);
+          for (const r of lookup.all(keys) as Array<[string, string, number]>) existing.set(r[0], { hash: r[1], deleted: Number(r[2]) === 1 });
+        }
+        // New and changed rows, grouped by column set, go through multi-row upserts.
+        const groups = new Map<string, PreparedRow[]>();
+        let lastSig = '';
+        let lastGroup: PreparedRow[] | undefined;
         for (const r of batch.records.values()) {
-          const existing = select.get(r.key) as { _hash: string; _deleted: number } | undefined;
-          if (existing && existing._hash === r.hash && Number(existing._deleted) === 0) {
+          const e = existing.get(r.key);
+          if (e && e.hash === r.hash && !e.deleted) {
             counts.unchanged++;
             continue;
           }
-          const keys = Object.keys(r.row);
-          const s = keys.join('\u0000');
-          if (s !== sig) {
-            // Rows of one stream nearly always share a column set: build its statements once.
-            sig = s;
-            cols = keys;
-            const sets = cols.map((c) => `${quoteIdent(c)} = ?`).join(', ');
-            const names = [...cols.map(quoteIdent), '_key', '_hash', '_extracted_at', '_run_id', '_deleted'];
-            update = this.stmt(conn, `UPDATE ${t} SET ${sets}${cols.length ? ', ' : ''}_hash = ?, _extracted_at = ?, _run_id = ?, _deleted = 0 WHERE _key = ?`);
-            insert = this.stmt(conn, `INSERT INTO ${t} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`);
+          if (e) counts.updated++;
+          else counts.inserted++;
+          let sig = '';
+          for (const c in r.row) sig += `${c}\u0000`;
+          if (sig !== lastSig || !lastGroup) {
+            lastSig = sig;
+            lastGroup = groups.get(sig);
+            if (!lastGroup) groups.set(sig, (lastGroup = []));
           }
-          const values = cols.map((c) => r.row[c]);
-          if (existing) {
-            update!.run(...values, r.hash, batch.extractedAt, batch.runId, r.key);
-            counts.updated++;
-          } else {
-            insert!.run(...values, r.key, r.hash, batch.extractedAt, batch.runId, 0);
-            counts.inserted++;
-          }
+          lastGroup.push(r);
         }
+        for (const rows of groups.values()) this.upsert(conn, t, rows, batch);
         for (const d of batch.deletes.values()) {
-          const existing = select.get(d.key) as { _hash: string; _deleted: number } | undefined;
-          if (existing && Number(existing._deleted) === 1) continue;
-          if (existing) {
+          const e = existing.get(d.key);
+          if (e?.deleted) continue;
+          if (e) {
             this.stmt(conn, `UPDATE ${t} SET _deleted = 1, _hash = ?, _extracted_at = ?, _run_id = ? WHERE _key = ?`).run(TOMBSTONE, batch.extractedAt, batch.runId, d.key);
           } else {
             const cols = Object.keys(d.row);
@@ -157,6 +169,42 @@ class SqliteRawWriter implements RawWriter {
       return counts;
     } finally {
       await client.releaseConnection(conn);
+    }
+  }
+
+  /**
+   * Insert-or-replace rows sharing one column set: `per` rows per statement (one native call and
+   * one statement execution instead of `per`), the remainder one at a time.
+   */
+  private upsert(conn: SqliteConnection, t: string, rows: PreparedRow[], batch: BatchToCommit): void {
+    const cols = Object.keys(rows[0]!.row);
+    const width = cols.length + 5;
+    const names = [...cols.map(quoteIdent), '_key', '_hash', '_extracted_at', '_run_id', '_deleted'];
+    const tuple = `(${names.map(() => '?').join(', ')})`;
+    const set = [...cols.map(quoteIdent), '_hash', '_extracted_at', '_run_id', '_deleted'].map((c) => `${c} = excluded.${c}`).join(', ');
+    const sql = (n: number) => `INSERT INTO ${t} (${names.join(', ')}) VALUES ${Array<string>(n).fill(tuple).join(', ')} ON CONFLICT(_key) DO UPDATE SET ${set}`;
+    const per = Math.max(1, Math.min(SQLITE_ROWS_PER_STATEMENT, Math.floor(SQLITE_MAX_PARAMS / width)));
+    const params: unknown[] = [];
+    const push = (r: PreparedRow) => {
+      for (let c = 0; c < cols.length; c++) params.push(r.row[cols[c]!]);
+      params.push(r.key, r.hash, batch.extractedAt, batch.runId, 0);
+    };
+    let i = 0;
+    if (rows.length >= per) {
+      const multi = this.stmt(conn, sql(per));
+      for (; i + per <= rows.length; i += per) {
+        params.length = 0;
+        for (let j = i; j < i + per; j++) push(rows[j]!);
+        multi.run(params);
+      }
+    }
+    if (i < rows.length) {
+      const single = this.stmt(conn, sql(1));
+      for (; i < rows.length; i++) {
+        params.length = 0;
+        push(rows[i]!);
+        single.run(params);
+      }
     }
   }
 }
