@@ -4,9 +4,14 @@
  * for fuzzy names, and the hierarchy (ultimate parent and depth of every account; cycles reported, not
  * looped). Built once per run; lookups are O(1) so matching stays linear in the number of signals.
  *
+ * Accounts are stored by column (`ids[i]`, `root[i]`, …), not as one object each: at a million accounts,
+ * a million small objects that all survive cost the garbage collector more than the lookups cost.
+ *
  * @example
  *   const index = buildAccountIndex(accounts, { isFreeMail: (d) => d === 'gmail.com' });
- *   index.websiteDomain.get('acme.com')   // [0] — positions in index.accounts
+ *   index.websiteDomain.get('acme.com')   // [0] — account positions
+ *   index.ids[0]                          // 'A1'
+ *   accountAt(index, 0).root              // its ultimate parent's position
  *   index.cycles                          // [['A', 'B']] when A → B → A
  */
 import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
@@ -15,6 +20,7 @@ import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
 import type { AccountRecord } from './types.js';
 
+/** One account as an object, built on demand by `accountAt` (explain, tests); the index keeps columns. */
 export interface IndexedAccount {
   accountId: string;
   name: string;
@@ -58,7 +64,20 @@ export class PostingMap {
 const EMPTY: readonly number[] = Object.freeze([]);
 
 export interface AccountIndex {
-  accounts: IndexedAccount[];
+  /** Number of accounts (positions 0 … size-1). */
+  size: number;
+  ids: string[];
+  names: string[];
+  countries: (string | null)[];
+  accountDuns: (string | null)[];
+  /** Position of the parent, -1 for a top-level account (or a dangling parent link). */
+  parent: Int32Array;
+  /** Position of the ultimate parent (itself for a top-level account). */
+  root: Int32Array;
+  /** 0 for the ultimate parent, 1 for its children, … */
+  depth: Int32Array;
+  /** The account's own registrable website domain, if any. */
+  websiteDomains: (string | null)[];
   byId: Map<string, number>;
   websiteDomain: PostingMap;
   extraDomain: PostingMap;
@@ -107,8 +126,17 @@ export function fuzzyBlockKeys(key: string): string[] {
 }
 
 export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
+  const n = records.length;
   const index: AccountIndex = {
-    accounts: [],
+    size: 0,
+    ids: [],
+    names: [],
+    countries: [],
+    accountDuns: [],
+    parent: new Int32Array(n).fill(-1),
+    root: new Int32Array(n),
+    depth: new Int32Array(n),
+    websiteDomains: [],
     byId: new Map(),
     websiteDomain: new PostingMap(),
     extraDomain: new PostingMap(),
@@ -136,19 +164,16 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
       index.duplicateIds.push(id);
       continue;
     }
-    const idx = index.accounts.length;
+    const idx = index.size++;
     index.byId.set(id, idx);
     const site = firstWebsiteDomain(r.website);
-    index.accounts.push({
-      accountId: id,
-      name: r.name ?? '',
-      country: normalizeCountry(r.country),
-      duns: normalizeDuns(r.duns),
-      parent: -1,
-      root: idx,
-      depth: 0,
-      websiteDomain: site?.domain ?? null,
-    });
+    const duns = normalizeDuns(r.duns);
+    index.ids.push(id);
+    index.names.push(r.name ?? '');
+    index.countries.push(normalizeCountry(r.country));
+    index.accountDuns.push(duns);
+    index.root[idx] = idx;
+    index.websiteDomains.push(site?.domain ?? null);
     parentIds.push(r.parentAccountId ? String(r.parentAccountId).trim() || null : null);
 
     if (site) {
@@ -169,7 +194,6 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
         if (domain && !opts.isFreeMail(domain)) index.contactDomain.add(domain, idx);
       }
     }
-    const duns = index.accounts[idx]!.duns;
     if (duns) index.duns.add(duns, idx);
     const nn = normalizeCompanyName(r.name);
     if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key);
@@ -215,15 +239,15 @@ export function normalizeDuns(v: string | null | undefined): string | null {
  * none of them is "top-most" over another and a choice among them goes to review.
  */
 function resolveHierarchy(index: AccountIndex, parentIds: (string | null)[]): void {
-  const n = index.accounts.length;
+  const n = index.size;
+  const { parent, root, depth, ids } = index;
   const state = new Uint8Array(n); // 0 new, 1 on the current path, 2 done
   for (let i = 0; i < n; i++) {
     const pid = parentIds[i];
     if (!pid) continue;
     const p = index.byId.get(pid);
-    const acc = index.accounts[i]!;
-    if (p === undefined) index.danglingParents.push({ accountId: acc.accountId, parentAccountId: pid });
-    else if (p !== i) acc.parent = p;
+    if (p === undefined) index.danglingParents.push({ accountId: ids[i]!, parentAccountId: pid });
+    else if (p !== i) parent[i] = p;
   }
   const path: number[] = [];
   for (let start = 0; start < n; start++) {
@@ -233,46 +257,40 @@ function resolveHierarchy(index: AccountIndex, parentIds: (string | null)[]): vo
     while (cur !== -1 && state[cur] === 0) {
       state[cur] = 1;
       path.push(cur);
-      cur = index.accounts[cur]!.parent;
+      cur = parent[cur]!;
     }
-    let next: number; // the first account above the path whose root/depth is final
+    // `cur` is now the first account above the path whose root/depth is final (or -1).
     if (cur !== -1 && state[cur] === 1) {
       const at = path.indexOf(cur);
       const cycle = path.slice(at);
       path.length = at;
-      const ids = cycle.map((c) => index.accounts[c]!.accountId);
-      index.cycles.push(ids);
-      const sorted = [...cycle].sort((a, b) => cmp(index.accounts[a]!.accountId, index.accounts[b]!.accountId));
-      const root = sorted[0]!;
+      index.cycles.push(cycle.map((c) => ids[c]!));
+      const sorted = [...cycle].sort((a, b) => cmp(ids[a]!, ids[b]!));
+      const r = sorted[0]!;
       for (const c of cycle) {
-        const acc = index.accounts[c]!;
-        acc.root = root;
-        acc.depth = 0;
-        acc.parent = c === root ? -1 : acc.parent;
+        root[c] = r;
+        depth[c] = 0;
+        if (c === r) parent[c] = -1;
         state[c] = 2;
       }
-      next = cur;
-    } else {
-      next = cur;
     }
+    let next = cur;
     for (let k = path.length - 1; k >= 0; k--) {
       const c = path[k]!;
-      const acc = index.accounts[c]!;
       if (next === -1) {
-        acc.root = c;
-        acc.depth = 0;
+        root[c] = c;
+        depth[c] = 0;
       } else {
-        const above = index.accounts[next]!;
-        acc.root = above.root;
-        acc.depth = above.depth + 1;
+        root[c] = root[next]!;
+        depth[c] = depth[next]! + 1;
       }
       state[c] = 2;
       next = c;
     }
   }
   for (let i = 0; i < n; i++) {
-    const r = index.accounts[i]!.root;
-    if (r === i && index.accounts[i]!.parent === -1) continue;
+    const r = root[i]!;
+    if (r === i && parent[i] === -1) continue;
     let list = index.members.get(r);
     // Every non-root member reaches here once; the root opens its hierarchy's list.
     if (!list) index.members.set(r, (list = [r]));
@@ -306,7 +324,21 @@ export function coreKeyAccounts(index: AccountIndex, core: string): readonly num
 
 /** All accounts of the hierarchy that `idx` belongs to (itself alone when it has none). */
 export function hierarchyMembers(index: AccountIndex, idx: number): readonly number[] {
-  return index.members.get(index.accounts[idx]!.root) ?? [idx];
+  return index.members.get(index.root[idx]!) ?? [idx];
+}
+
+/** Account `idx` as one object (for explain and tests; the matcher reads the columns). */
+export function accountAt(index: AccountIndex, idx: number): IndexedAccount {
+  return {
+    accountId: index.ids[idx]!,
+    name: index.names[idx]!,
+    country: index.countries[idx]!,
+    duns: index.accountDuns[idx]!,
+    parent: index.parent[idx]!,
+    root: index.root[idx]!,
+    depth: index.depth[idx]!,
+    websiteDomain: index.websiteDomains[idx]!,
+  };
 }
 
 /**

@@ -51,8 +51,9 @@ const UNKNOWN_SITE_PENALTY = 0.9;
 
 /** True when the account (or its hierarchy) holds the domain as website or extra domain. */
 function holds(ctx: Ctx, idx: number, domain: string): boolean {
-  const root = ctx.index.accounts[idx]!.root;
-  const inTree = (ids: readonly number[]): boolean => ids.some((i) => ctx.index.accounts[i]!.root === root);
+  const rootOf = ctx.index.root;
+  const root = rootOf[idx]!;
+  const inTree = (ids: readonly number[]): boolean => ids.some((i) => rootOf[i] === root);
   return inTree(ctx.index.websiteDomain.get(domain)) || inTree(ctx.index.extraDomain.get(domain));
 }
 
@@ -222,18 +223,18 @@ function fuzzyHits(ctx: Ctx, name: NormalizedName): Hit[] {
   return [...best].map(([idx, score]) => ({
     idx,
     score,
-    reason: `name "${key}" is similar to "${normalizeCompanyName(index.accounts[idx]!.name).key}" (${score.toFixed(3)})`,
+    reason: `name "${key}" is similar to "${normalizeCompanyName(index.names[idx]).key}" (${score.toFixed(3)})`,
   }));
 }
 
 /** Accounts of one hierarchy by country, computed once per hierarchy. */
 function membersWithCountry(ctx: Ctx, anyIdx: number, country: string): readonly number[] {
-  const root = ctx.index.accounts[anyIdx]!.root;
+  const root = ctx.index.root[anyIdx]!;
   let byCountry = ctx.countryCache.get(root);
   if (!byCountry) {
     byCountry = new Map();
     for (const m of hierarchyMembers(ctx.index, anyIdx)) {
-      const c = ctx.index.accounts[m]!.country;
+      const c = ctx.index.countries[m];
       if (!c) continue;
       const list = byCountry.get(c);
       if (list) list.push(m);
@@ -255,13 +256,12 @@ interface Decision {
 }
 
 function label(ctx: Ctx, idx: number): string {
-  const a = ctx.index.accounts[idx]!;
-  return `${a.accountId} (${a.name})`;
+  return `${ctx.index.ids[idx]} (${ctx.index.names[idx]})`;
 }
 
 function toCandidate(ctx: Ctx, rule: RuleId, h: Hit, reason?: string): Candidate {
   return {
-    accountId: ctx.index.accounts[h.idx]!.accountId,
+    accountId: ctx.index.ids[h.idx]!,
     rule,
     score: round(RULE_CONFIDENCE[rule] * h.score),
     reason: reason ?? h.reason,
@@ -275,14 +275,14 @@ function round(x: number): number {
 /** Resolves one rule's hits to a decision, or null when the rule's hits are not worth anything. */
 function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | null {
   const { index, policy } = ctx;
-  const acc = index.accounts;
+  const { root: rootOf, depth: depthOf, countries, ids } = index;
   // Rank: score, then country agreement, then shallower in its hierarchy, then id (deterministic).
   hits.sort(
     (a, b) =>
       b.score - a.score ||
-      Number(acc[b.idx]!.country === ev.country) - Number(acc[a.idx]!.country === ev.country) ||
-      acc[a.idx]!.depth - acc[b.idx]!.depth ||
-      (acc[a.idx]!.accountId < acc[b.idx]!.accountId ? -1 : 1),
+      Number(countries[b.idx] === ev.country) - Number(countries[a.idx] === ev.country) ||
+      depthOf[a.idx]! - depthOf[b.idx]! ||
+      (ids[a.idx]! < ids[b.idx]! ? -1 : 1),
   );
   const review = (note: string, list: Hit[] = hits): Decision => ({
     status: 'review',
@@ -294,16 +294,16 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
   });
 
   let group = hits;
-  const roots = new Set(hits.map((h) => acc[h.idx]!.root));
+  const roots = new Set(hits.map((h) => rootOf[h.idx]));
   if (rule === 'name-fuzzy') {
     const top = hits[0]!;
-    const topRoot = acc[top.idx]!.root;
-    const runnerUp = hits.find((h) => acc[h.idx]!.root !== topRoot);
+    const topRoot = rootOf[top.idx];
+    const runnerUp = hits.find((h) => rootOf[h.idx] !== topRoot);
     const margin = top.score - (runnerUp?.score ?? 0);
     if (top.score < policy.fuzzy.autoThreshold) return review(`best name similarity ${top.score.toFixed(3)} is below ${policy.fuzzy.autoThreshold}`);
     if (runnerUp && margin < policy.fuzzy.margin)
       return review(`best name similarity ${top.score.toFixed(3)} is within ${policy.fuzzy.margin} of ${label(ctx, runnerUp.idx)}`);
-    group = hits.filter((h) => acc[h.idx]!.root === topRoot);
+    group = hits.filter((h) => rootOf[h.idx] === topRoot);
   } else if (roots.size > 1) {
     return review(`${rule} points at ${roots.size} unrelated accounts`);
   }
@@ -321,8 +321,8 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
     } else if (local.length > 1) {
       // Several accounts in that country (a parent and its local subsidiary both in GB): the most specific
       // one the evidence supports is the single deepest, when there is one.
-      const maxDepth = Math.max(...local.map((i) => acc[i]!.depth));
-      const deepest = local.filter((i) => acc[i]!.depth === maxDepth);
+      const maxDepth = Math.max(...local.map((i) => depthOf[i]!));
+      const deepest = local.filter((i) => depthOf[i]! === maxDepth);
       if (deepest.length === 1) {
         winner = deepest[0]!;
         note = `country ${ev.country} picks ${label(ctx, winner)}, the most specific of the hierarchy's ${local.length} ${ev.country} accounts`;
@@ -331,8 +331,8 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
   }
   if (winner === -1) {
     if (resolve === 'review' && group.length > 1) return review(`${group.length} accounts of one hierarchy hold the evidence`, group);
-    const minDepth = Math.min(...groupIdx.map((i) => acc[i]!.depth));
-    const top = groupIdx.filter((i) => acc[i]!.depth === minDepth);
+    const minDepth = Math.min(...groupIdx.map((i) => depthOf[i]!));
+    const top = groupIdx.filter((i) => depthOf[i]! === minDepth);
     if (top.length > 1) return review(`${top.length} accounts at the same level of one hierarchy hold the evidence`, group);
     winner = top[0]!;
     if (group.length > 1) note = `top-most of ${group.length} accounts of one hierarchy holding the evidence`;
@@ -353,7 +353,7 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
         ctx,
         rule,
         h,
-        acc[h.idx]!.root === acc[winner]!.root
+        rootOf[h.idx] === rootOf[winner]
           ? `${h.reason}; same hierarchy, ${label(ctx, winner)} is more specific`
           : `${h.reason}; lower score`,
       ),
@@ -368,10 +368,10 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
 /** Other evidence that contradicts a domain decision: it points only at other hierarchies. */
 function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] {
   const { index, policy } = ctx;
-  const root = index.accounts[winner]!.root;
+  const root = index.root[winner]!;
   const out: Hit[] = [];
   const check = (hits: Hit[]): void => {
-    if (hits.length > 0 && !hits.some((h) => index.accounts[h.idx]!.root === root)) out.push(...hits);
+    if (hits.length > 0 && !hits.some((h) => index.root[h.idx] === root)) out.push(...hits);
   };
   if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule)) check(runRule(ctx, 'name-exact', ev));
   if (rule === 'email-domain') {
@@ -411,7 +411,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
   const signalId = String(s.signalId);
   const dunsExcluded = (idx: number): boolean => {
     if (policy.duns !== 'precedence' || !ev.duns) return false;
-    const d = index.accounts[idx]!.duns;
+    const d = index.accountDuns[idx]!;
     return d !== null && d !== ev.duns;
   };
 
@@ -435,12 +435,12 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
       };
     }
     const conflict = conflicts(ctx, rule, d.winner, ev).filter((h) => !dunsExcluded(h.idx));
-    const winnerAcc = index.accounts[d.winner]!;
+    const winnerId = index.ids[d.winner]!;
     const winHit = hits.find((h) => h.idx === d.winner);
     const why = winHit ? winHit.reason : `evidence lands in its hierarchy (${hits[0]!.reason} for ${label(ctx, hits[0]!.idx)})`;
     if (conflict.length > 0) {
       const ranked: Candidate[] = [
-        { accountId: winnerAcc.accountId, rule, score: d.confidence, reason: why },
+        { accountId: winnerId, rule, score: d.confidence, reason: why },
         ...conflict.slice(0, 9).map((h) => toCandidate(ctx, 'name-exact', h)),
       ];
       return {
@@ -460,7 +460,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
     return {
       signalId,
       status: 'matched',
-      accountId: winnerAcc.accountId,
+      accountId: winnerId,
       rule,
       confidence: d.confidence,
       candidates: d.losers,

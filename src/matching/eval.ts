@@ -82,7 +82,7 @@ export function evaluateMatches(results: readonly MatchResult[], gold: readonly 
   let missing = 0;
   const rootOf = (id: string): number | undefined => {
     const i = index?.byId.get(id);
-    return i === undefined ? undefined : index!.accounts[i]!.root;
+    return i === undefined ? undefined : index!.root[i]!;
   };
   for (const g of gold) {
     goldIds.add(g.signalId);

@@ -9,14 +9,14 @@
  *   //   why       website acme.com is the account's website; country DE picks …
  *   //   beat      ACC-1 (Acme Inc) — website acme.com is the account's website; same hierarchy, …
  */
-import type { AccountIndex } from './account-index.js';
+import { accountAt, type AccountIndex } from './account-index.js';
 import type { MatchResult, SignalRecord } from './types.js';
 
 function accountLabel(index: AccountIndex | undefined, id: string): string {
   const i = index?.byId.get(id);
   if (i === undefined) return id;
-  const a = index!.accounts[i]!;
-  const parent = a.parent >= 0 ? `, child of ${index!.accounts[a.parent]!.accountId}` : '';
+  const a = accountAt(index!, i);
+  const parent = a.parent >= 0 ? `, child of ${index!.ids[a.parent]}` : '';
   return `${id} (${a.name}${a.country ? `, ${a.country}` : ''}${parent})`;
 }
 

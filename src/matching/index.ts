@@ -8,7 +8,7 @@
  */
 export * from './types.js';
 export { createMatcher, matchSignals, RULE_CONFIDENCE, type Matcher } from './engine.js';
-export { buildAccountIndex, type AccountIndex, type IndexedAccount } from './account-index.js';
+export { accountAt, buildAccountIndex, type AccountIndex, type IndexedAccount } from './account-index.js';
 export { normalizeHost, websiteDomains, type NormalizedHost } from './domain-normalize.js';
 export { freeMailChecker, parseEmails, looksLikeEmail, type FreeMailChecker } from './email-domain.js';
 export { normalizeCompanyName, foldUnicode, type NormalizedName } from './name-normalize.js';

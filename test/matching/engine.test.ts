@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMatcher, matchSignals } from '../../src/matching/engine.js';
-import { buildAccountIndex } from '../../src/matching/account-index.js';
+import { accountAt, buildAccountIndex } from '../../src/matching/account-index.js';
 import { MatchPolicy, type AccountRecord, type SignalRecord } from '../../src/matching/types.js';
 
 const accounts: AccountRecord[] = [
@@ -160,7 +160,7 @@ describe('account index hierarchy', () => {
       ],
       { isFreeMail: () => false },
     );
-    const at = (id: string) => idx.accounts[idx.byId.get(id)!]!;
+    const at = (id: string) => accountAt(idx, idx.byId.get(id)!);
     expect(idx.cycles).toHaveLength(1);
     expect([...idx.cycles[0]!].sort()).toEqual(['A', 'B', 'C']);
     expect(at('D').root).toBe(idx.byId.get('A'));
