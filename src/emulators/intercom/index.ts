@@ -389,6 +389,7 @@ export async function start(opts: IntercomStartOptions = {}): Promise<IntercomEm
         const problem = contactWriteErrors(body, c.id);
         if (problem) return problem;
         for (const k of CONTACT_FIELDS) if (body[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = body[k];
+        state.syncContact(c);
         mergeCustom(c.custom_attributes, body.custom_attributes);
         c.updated_at = state.stamp();
         return json(200, presentContact(c));
@@ -555,7 +556,7 @@ export async function start(opts: IntercomStartOptions = {}): Promise<IntercomEm
         const companyId = req.query.get('company_id');
         const name = req.query.get('name');
         if (companyId !== null || name !== null) {
-          const found = [...state.companies.values()].find((c) => (companyId !== null ? c.company_id === companyId : c.name === name));
+          const found = companyId !== null ? state.companyByCompanyId(companyId) : [...state.companies.values()].find((c) => c.name === name);
           return found ? json(200, presentCompany(found)) : companyNotFound();
         }
         return companyPage(req);

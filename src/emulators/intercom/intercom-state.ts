@@ -69,6 +69,24 @@ export interface IntercomCompany {
   custom_attributes: Record<string, unknown>;
 }
 
+/**
+ * The first record of `map` (in insertion order) passing `test`, looked for among the index's
+ * candidates; only when several pass (duplicates a seed may hold) is the map scanned for order.
+ */
+function firstLive<T extends { id: string }>(map: Map<string, T>, candidates: Iterable<T>, test: (t: T) => boolean): T | undefined {
+  let hit: T | undefined;
+  let hits = 0;
+  for (const c of candidates) {
+    if (map.get(c.id) === c && test(c)) {
+      hit = c;
+      hits += 1;
+    }
+  }
+  if (hits <= 1) return hit;
+  for (const c of map.values()) if (test(c)) return c;
+  return undefined;
+}
+
 export interface IntercomSeed {
   contacts?: Array<Partial<IntercomContact> & { companies?: string[] }>;
   companies?: Array<Partial<IntercomCompany>>;
@@ -90,10 +108,54 @@ const STANDARD: Record<AttributeModel, Array<[string, DataType]>> = {
 
 export const WORKSPACE_ID = 'emul8r01';
 
+/**
+ * Records by one key (company_id, lower-cased e-mail, external_id), holding the objects
+ * themselves so a seed that re-keys a record's id keeps it findable. A hit is re-checked
+ * against the live map by the caller (records may be deleted straight from the map); a key
+ * change must go through `sync`.
+ */
+class KeyIndex<T extends object> {
+  private byKey = new Map<string, Set<T>>();
+  private keyOf = new WeakMap<T, string>();
+
+  constructor(private readonly key: (t: T) => string | null | undefined) {}
+
+  sync(t: T): void {
+    const now = this.key(t) ?? undefined;
+    const before = this.keyOf.get(t);
+    if (now === before) return;
+    if (before !== undefined) {
+      const set = this.byKey.get(before);
+      set?.delete(t);
+      if (set?.size === 0) this.byKey.delete(before);
+    }
+    if (now === undefined) {
+      this.keyOf.delete(t);
+      return;
+    }
+    this.keyOf.set(t, now);
+    let set = this.byKey.get(now);
+    if (!set) this.byKey.set(now, (set = new Set()));
+    set.add(t);
+  }
+
+  candidates(key: string): Iterable<T> {
+    return this.byKey.get(key) ?? [];
+  }
+}
+
 export class IntercomState {
   contacts = new Map<string, IntercomContact>();
   companies = new Map<string, IntercomCompany>();
   dataAttributes: IntercomDataAttribute[] = [];
+  /**
+   * Lookups by company_id, e-mail and external_id: without them every upsert scanned the whole
+   * workspace, which made pushing 100k companies quadratic. Kept in sync by `createContact`,
+   * `createCompany` and `syncContact` (called after a contact's fields change).
+   */
+  private companyIndex = new KeyIndex<IntercomCompany>((c) => c.company_id);
+  private emailIndex = new KeyIndex<IntercomContact>((c) => c.email?.toLowerCase());
+  private externalIdIndex = new KeyIndex<IntercomContact>((c) => c.external_id);
   private counter = 0;
   private attributeId = 1;
   private lastStamp = 0;
@@ -200,7 +262,14 @@ export class IntercomState {
       company_ids: [],
     };
     this.contacts.set(contact.id, contact);
+    this.syncContact(contact);
     return contact;
+  }
+
+  /** Call after changing a contact's `email` or `external_id` in place. */
+  syncContact(contact: IntercomContact): void {
+    this.emailIndex.sync(contact);
+    this.externalIdIndex.sync(contact);
   }
 
   createCompany(companyId: string, fields: Partial<IntercomCompany>): IntercomCompany {
@@ -222,23 +291,23 @@ export class IntercomState {
       custom_attributes: { ...(fields.custom_attributes ?? {}) },
     };
     this.companies.set(company.id, company);
+    this.companyIndex.sync(company);
     return company;
   }
 
   contactByEmail(email: string, exceptId?: string): IntercomContact | undefined {
     const e = email.toLowerCase();
-    for (const c of this.contacts.values()) if (c.id !== exceptId && c.email?.toLowerCase() === e) return c;
-    return undefined;
+    const test = (c: IntercomContact) => c.id !== exceptId && c.email?.toLowerCase() === e;
+    return firstLive(this.contacts, this.emailIndex.candidates(e), test);
   }
 
   contactByExternalId(externalId: string, exceptId?: string): IntercomContact | undefined {
-    for (const c of this.contacts.values()) if (c.id !== exceptId && c.external_id === externalId) return c;
-    return undefined;
+    const test = (c: IntercomContact) => c.id !== exceptId && c.external_id === externalId;
+    return firstLive(this.contacts, this.externalIdIndex.candidates(externalId), test);
   }
 
   companyByCompanyId(companyId: string): IntercomCompany | undefined {
-    for (const c of this.companies.values()) if (c.company_id === companyId) return c;
-    return undefined;
+    return firstLive(this.companies, this.companyIndex.candidates(companyId), (c) => c.company_id === companyId);
   }
 
   attach(contact: IntercomContact, company: IntercomCompany): void {
