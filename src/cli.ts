@@ -254,6 +254,54 @@ export function buildProgram(runtime: Runtime): Command {
     .addHelpText('after', examples(['partnersync webhooks backfill --since 2025-01-15T00:00:00Z', 'partnersync webhooks backfill --since 12h']))
     .action(action(runtime, () => import('./commands/webhooks.js'), 'webhooksBackfill'));
 
+  // --- partners / deals (the partner deal API) ----------------------------------------------------
+  const partners = program.command('partners').description('partners allowed to call the deal API, and their credentials');
+  partners
+    .command('add <partnerId>')
+    .description('add a partner; prints its API key and OAuth client secret once')
+    .option('--name <name>', 'display name (default: the id)')
+    .option('--scopes <scopes>', 'deals:read and/or deals:write (default both)')
+    .option('--expires-days <n>', 'credential lifetime (default: deals.apiKeyTtlDays)', num)
+    .addHelpText('after', examples(['partnersync partners add northwind --name "Northwind Traders"', 'partnersync partners add acme --scopes deals:read --expires-days 30']))
+    .action(action(runtime, () => import('./commands/partners.js'), 'partnersAdd'));
+  partners.command('list').description('partners and their credentials (ids, state, expiry; never secrets)').action(action(runtime, () => import('./commands/partners.js'), 'partnersList'));
+  partners
+    .command('revoke-key <credentialOrPartner>')
+    .description('revoke one credential (k_… / pc_…) or every credential of a partner, at once')
+    .action(action(runtime, () => import('./commands/partners.js'), 'partnersRevokeKey'));
+  partners
+    .command('rotate-key <partnerId>')
+    .description('issue a new credential; the old ones stop now or after --grace-hours')
+    .addOption(new Option('--kind <kind>', 'which credential').choices(['api-key', 'oauth-client']).default('api-key'))
+    .option('--grace-hours <n>', 'keep the old credential working this long', num)
+    .option('--expires-days <n>', 'lifetime of the new credential', num)
+    .option('--scopes <scopes>', 'scopes of the new credential (default: as before)')
+    .addHelpText('after', examples(['partnersync partners rotate-key northwind --grace-hours 24', 'partnersync partners rotate-key northwind --kind oauth-client']))
+    .action(action(runtime, () => import('./commands/partners.js'), 'partnersRotateKey'));
+  const deals = program.command('deals').description('decide on deals partners registered through the deal API');
+  deals
+    .command('review')
+    .description('deals waiting for a decision (conflicts with their reason), or --status')
+    .option('--status <status>', 'open | submitted | conflict | accepted | rejected | all', 'open')
+    .option('--partner <id>', 'only this partner')
+    .action(action(runtime, () => import('./commands/deals.js'), 'dealsReview'));
+  deals
+    .command('accept <dealIds...>')
+    .description('accept deals and push them to the CRM targets in deals.crm.targets (once, via the push ledger)')
+    .option('--account <accountId>', 'the account the deal belongs to (when matching was unsure)')
+    .option('--note <text>', 'why')
+    .option('--by <name>', 'who decided (default: $PARTNERSYNC_USER or the OS user)')
+    .option('--no-push', 'only record the decision; push later with `deals push`')
+    .addHelpText('after', examples(['partnersync deals accept dl_3f2a… --note "first to register"', 'partnersync deals accept dl_3f2a… --account 001XX000003DHP0']))
+    .action(action(runtime, () => import('./commands/deals.js'), 'dealsAccept'));
+  deals
+    .command('reject <dealIds...>')
+    .description('reject deals (they never reach the CRM)')
+    .option('--note <text>', 'why')
+    .option('--by <name>', 'who decided')
+    .action(action(runtime, () => import('./commands/deals.js'), 'dealsReject'));
+  deals.command('push').description('push accepted deals not yet confirmed by the CRM (after a failure)').action(action(runtime, () => import('./commands/deals.js'), 'dealsPush'));
+
   // --- attribute --------------------------------------------------------------------------------
   const attribute = program
     .command('attribute')

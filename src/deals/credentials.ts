@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { InputError, UsageError } from '../errors.js';
-import { registerSecret } from '../config/secrets.js';
 import { SCOPES, type Scope } from './config.js';
 
 /**
@@ -91,8 +90,6 @@ export class CredentialStore {
     const id = `${kind === 'api_key' ? 'k' : 'pc'}_${crypto.randomBytes(8).toString('hex')}`;
     const raw = randomSecret();
     const secret = kind === 'api_key' ? `psk_${id}_${raw}` : `pcs_${raw}`;
-    // Keep the new secret out of any output that is not the one place it is shown.
-    registerSecret(secret);
     const created = this.now();
     const expires = expiresAt ?? new Date(created.getTime() + ttlDays * 86_400_000);
     await db('api_credentials').insert({
