@@ -97,7 +97,7 @@ function tokenize(folded: string): string[] {
   if (!ascii) s = s.replace(CJK_LEGAL, ' ');
   if (!ascii || s.includes("'") || s.includes('`')) s = s.replace(/['’`´]/g, '');
   if (s.includes('&') || s.includes('+')) s = s.replace(/&|\+/g, ' and ');
-  const raw = s.split(/[^\p{L}\p{N}]+/u).filter((t) => t !== '' && t !== 'and');
+  const raw = ascii ? splitAsciiWords(s) : s.split(/[^\p{L}\p{N}]+/u).filter((t) => t !== '' && t !== 'and');
   const out: string[] = [];
   let single = '';
   for (const t of raw) {
@@ -110,6 +110,28 @@ function tokenize(folded: string): string[] {
     out.push(t);
   }
   if (single) out.push(single);
+  return out;
+}
+
+/**
+ * `s.split(/[^\p{L}\p{N}]+/u)` without empty tokens and `and`, for printable ASCII, where letters and
+ * numbers are exactly [A-Za-z0-9]: one pass over the characters instead of a Unicode-property regex
+ * (the index normalises every account's name).
+ */
+function splitAsciiWords(s: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0;
+    const word = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
+    if (word) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      const t = start === 0 && i === s.length ? s : s.slice(start, i);
+      if (t !== 'and') out.push(t);
+      start = -1;
+    }
+  }
   return out;
 }
 
