@@ -84,13 +84,25 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   // Column names are normalised once per distinct source field, not once per row (the CSV bench
   // spends real time here otherwise).
   const names = new Map<string, string>();
+  const columnOf = (k: string): string => {
+    let c = names.get(k);
+    if (c === undefined) names.set(k, (c = rawColumnName(k)));
+    return c;
+  };
   const toRow = (record: Record<string, unknown>): Record<string, string | null> => {
-    const row: Record<string, string | null> = {};
+    // Records that are already raw rows (normalised names, text or null values: every CSV record)
+    // are used as they are: no second object per row.
+    let ready = true;
     for (const k in record) {
-      let c = names.get(k);
-      if (c === undefined) names.set(k, (c = rawColumnName(k)));
-      row[c] = rawValue(record[k]);
+      const v = record[k];
+      if (columnOf(k) !== k || (v !== null && typeof v !== 'string')) {
+        ready = false;
+        break;
+      }
     }
+    if (ready) return record as Record<string, string | null>;
+    const row: Record<string, string | null> = {};
+    for (const k in record) row[columnOf(k)] = rawValue(record[k]);
     return row;
   };
   const counts: StreamCounts = { records: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, batches: 0 };
@@ -209,22 +221,26 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
 const sortedKeys = new Map<string, string[]>();
 
 /**
- * The same value as `recordHash(row)` from raw-tables.ts (sha256 of the stable JSON, 32 hex chars)
- * for flat rows of strings and nulls, with the key order worked out once per column set.
+ * Content hash of a raw row for change detection (not security): sha1 over the columns in name
+ * order, each written as name, length and value so no two different rows share an input; 32 hex
+ * chars. The column order is worked out once per column set, so a reordered header hashes the same.
+ *
+ * @example
+ *   rowHash({ id: '1', name: 'Acme' }) === rowHash({ name: 'Acme', id: '1' }) // true
  */
 export function rowHash(row: Record<string, string | null>): string {
-  const keys = Object.keys(row);
-  const sig = keys.join('\u0000');
+  let sig = '';
+  for (const k in row) sig += `${k}\u0000`;
   let sorted = sortedKeys.get(sig);
   if (!sorted) {
-    sorted = [...keys].sort();
+    sorted = Object.keys(row).sort();
     if (sortedKeys.size < 1000) sortedKeys.set(sig, sorted);
   }
-  let json = '{';
+  let input = '';
   for (let i = 0; i < sorted.length; i++) {
     const k = sorted[i]!;
-    json += `${i ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(row[k])}`;
+    const v = row[k];
+    input += v === null || v === undefined ? `\u0001${k}\u0000` : `\u0002${k}\u0000${v.length}:${v}`;
   }
-  json += '}';
-  return crypto.hash('sha256', json, 'hex').slice(0, 32);
+  return crypto.hash('sha1', input, 'hex').slice(0, 32);
 }
