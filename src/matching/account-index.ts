@@ -63,6 +63,63 @@ export class PostingMap {
 }
 const EMPTY: readonly number[] = Object.freeze([]);
 
+/** Read side of a string → account positions map (positions in increasing order). */
+export interface Postings {
+  get(key: string): readonly number[];
+  has(key: string): boolean;
+}
+
+/**
+ * Several string → account positions maps in one Map: each stored value is `position * 4 + tag`. The
+ * maps it replaces share most keys (a company `Acme` at acme.com has the name key and the domain label
+ * `acme`; a parent's website is its child's extra domain), so one entry serves several of them, and a
+ * host needs one lookup to know whether it is any account's domain.
+ */
+export class TaggedPostings {
+  private readonly map = new Map<string, number | number[]>();
+  add(key: string, idx: number, tag: number): void {
+    const v = idx * 4 + tag;
+    const cur = this.map.get(key);
+    if (cur === undefined) this.map.set(key, v);
+    else if (typeof cur === 'number') {
+      if (cur !== v) this.map.set(key, [cur, v]);
+    } else {
+      // Positions arrive in increasing order, so a repeat can only be among the last position's entries.
+      for (let i = cur.length - 1; i >= 0 && cur[i]! >> 2 === idx; i--) if (cur[i] === v) return;
+      cur.push(v);
+    }
+  }
+  get(key: string, tag: number): readonly number[] {
+    const cur = this.map.get(key);
+    if (cur === undefined) return EMPTY;
+    if (typeof cur === 'number') return (cur & 3) === tag ? [cur >> 2] : EMPTY;
+    const out: number[] = [];
+    for (const v of cur) if ((v & 3) === tag) out.push(v >> 2);
+    return out;
+  }
+  /** True when the key has an entry with one of the tags in `mask` (bit `1 << tag`). */
+  hasAny(key: string, mask: number): boolean {
+    const cur = this.map.get(key);
+    if (cur === undefined) return false;
+    if (typeof cur === 'number') return ((1 << (cur & 3)) & mask) !== 0;
+    for (const v of cur) if (((1 << (v & 3)) & mask) !== 0) return true;
+    return false;
+  }
+  /** The postings of one tag, as a map of their own. */
+  view(tag: number): Postings {
+    return { get: (key) => this.get(key, tag), has: (key) => this.hasAny(key, 1 << tag) };
+  }
+}
+/** Tags in `AccountIndex.domainPostings`. */
+export const WEBSITE = 0;
+export const EXTRA = 1;
+export const CONTACT = 2;
+/** Tags in `AccountIndex.namePostings`. */
+export const NAME = 0;
+export const LABEL = 1;
+export const ACRONYM = 2;
+export const CORE = 3;
+
 export interface AccountIndex {
   /** Number of accounts (positions 0 … size-1). */
   size: number;
@@ -79,23 +136,27 @@ export interface AccountIndex {
   /** The account's own registrable website domain, if any. */
   websiteDomains: (string | null)[];
   byId: Map<string, number>;
-  websiteDomain: PostingMap;
-  extraDomain: PostingMap;
-  contactDomain: PostingMap;
+  /** Website, extra and contacts' domains (tags WEBSITE, EXTRA, CONTACT); read through the views below. */
+  domainPostings: TaggedPostings;
+  /** Name keys, domain labels, acronyms and core keys (tags NAME, LABEL, ACRONYM, CORE). */
+  namePostings: TaggedPostings;
+  websiteDomain: Postings;
+  extraDomain: Postings;
+  contactDomain: Postings;
   /** Normalised name key (and alias keys) → accounts. */
-  nameKey: PostingMap;
+  nameKey: Postings;
   /**
    * Name key without generic words (`group`, `holdings`) → accounts, only where it differs from the name
    * key or the account has such a name (see `coreKeyAccounts`, which answers the full question). Most
    * names have no generic word, so this saves one map entry per account.
    */
-  coreKey: PostingMap;
+  coreKey: Postings;
   /** Accounts with at least one name (or alias) containing a generic word (their `coreKey` entries are complete). */
   hasGenericName: Uint8Array;
   /** Initialisms of multi-word names → accounts. */
-  acronym: PostingMap;
+  acronym: Postings;
   /** Labels of website and extra domains (`bootstrapcdn` for bootstrapcdn.com) → accounts. */
-  domainLabel: PostingMap;
+  domainLabel: Postings;
   duns: PostingMap;
   /** Members of each hierarchy, keyed by root position. Only hierarchies with more than one member. */
   members: Map<number, number[]>;
@@ -127,6 +188,8 @@ export function fuzzyBlockKeys(key: string): string[] {
 
 export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
   const n = records.length;
+  const domainPostings = new TaggedPostings();
+  const namePostings = new TaggedPostings();
   const index: AccountIndex = {
     size: 0,
     ids: [],
@@ -138,14 +201,16 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     depth: new Int32Array(n),
     websiteDomains: [],
     byId: new Map(),
-    websiteDomain: new PostingMap(),
-    extraDomain: new PostingMap(),
-    contactDomain: new PostingMap(),
-    nameKey: new PostingMap(),
-    coreKey: new PostingMap(),
+    domainPostings,
+    namePostings,
+    websiteDomain: domainPostings.view(WEBSITE),
+    extraDomain: domainPostings.view(EXTRA),
+    contactDomain: domainPostings.view(CONTACT),
+    nameKey: namePostings.view(NAME),
+    coreKey: namePostings.view(CORE),
     hasGenericName: new Uint8Array(records.length),
-    acronym: new PostingMap(),
-    domainLabel: new PostingMap(),
+    acronym: namePostings.view(ACRONYM),
+    domainLabel: namePostings.view(LABEL),
     duns: new PostingMap(),
     members: new Map(),
     fuzzyKeys: [],
@@ -178,20 +243,20 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
 
     if (site) {
       if (site.sharedHost) index.sharedHostDomains.set(site.domain, site);
-      index.websiteDomain.add(site.domain, idx);
-      index.domainLabel.add(site.label, idx);
+      domainPostings.add(site.domain, idx, WEBSITE);
+      namePostings.add(site.label, idx, LABEL);
     }
     for (const d of r.domains ?? []) {
       for (const h of websiteDomains(d)) {
         if (h.sharedHost) index.sharedHostDomains.set(h.domain, h);
-        index.extraDomain.add(h.domain, idx);
-        index.domainLabel.add(h.label, idx);
+        domainPostings.add(h.domain, idx, EXTRA);
+        namePostings.add(h.label, idx, LABEL);
       }
     }
     for (const c of r.contactEmails ?? []) {
       for (const part of splitList(c)) {
         const domain = part.includes('@') ? parseEmails(part)[0]?.domain : normalizeHost(part)?.domain;
-        if (domain && !opts.isFreeMail(domain)) index.contactDomain.add(domain, idx);
+        if (domain && !opts.isFreeMail(domain)) domainPostings.add(domain, idx, CONTACT);
       }
     }
     if (duns) index.duns.add(duns, idx);
@@ -211,12 +276,12 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
 function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: boolean, generic: boolean): void {
   const key = nn.key;
   if (key === '') return;
-  index.nameKey.add(key, idx);
+  index.namePostings.add(key, idx, NAME);
   if (generic) {
     index.hasGenericName[idx] = 1;
-    index.coreKey.add(nn.core, idx);
+    index.namePostings.add(nn.core, idx, CORE);
   }
-  if (!isAlias) for (const a of nn.acronyms) index.acronym.add(a, idx);
+  if (!isAlias) for (const a of nn.acronyms) index.namePostings.add(a, idx, ACRONYM);
   const f = index.fuzzyKeys.length;
   index.fuzzyKeys.push(key);
   index.fuzzyOwners.push(idx);
@@ -347,6 +412,6 @@ export function accountAt(index: AccountIndex, idx: number): IndexedAccount {
  * object per domain (a million accounts would keep a million of them alive).
  */
 export function knownHost(index: AccountIndex, host: string): NormalizedHost | undefined {
-  if (!index.websiteDomain.has(host) && !index.extraDomain.has(host)) return undefined;
+  if (!index.domainPostings.hasAny(host, (1 << WEBSITE) | (1 << EXTRA))) return undefined;
   return index.sharedHostDomains.get(host) ?? { host, domain: host, label: '', sharedHost: false, suffix: '' };
 }
