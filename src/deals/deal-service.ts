@@ -180,7 +180,8 @@ export class DealService {
       const hit = (await trx('deals')
         .whereNot('partner', d.partner)
         .whereNot('deal_id', d.deal_id)
-        .whereIn('status', ['submitted', 'conflict', 'accepted'])
+        // A registration already in conflict is a claim under review, not one that blocks others.
+        .whereIn('status', ['submitted', 'accepted'])
         .where('registered_at', '>=', since)
         .where((b) => {
           if (d.account_id) b.orWhere('account_id', d.account_id);
