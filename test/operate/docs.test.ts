@@ -42,6 +42,12 @@ async function accepted(args: string[]): Promise<true | string> {
       throw SENTINEL;
     },
   });
+  // Commander prints its complaints itself; the returned message is enough here.
+  const quiet = (c: typeof program) => {
+    c.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    c.commands.forEach(quiet);
+  };
+  quiet(program);
   try {
     await program.parseAsync(['node', 'partnersync', ...args]);
     return 'the command ran without reaching a handler';
