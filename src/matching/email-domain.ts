@@ -73,10 +73,18 @@ export interface ParsedEmail {
 }
 
 const EMAIL = /[^\s<>"'(),;:[\]]+@[^\s<>"'(),;:[\]]+/g;
+/** Exactly one address and nothing else (no `mailto:`, since `:` is excluded; a single `@`). */
+const ONE_ADDRESS = /^[^\s<>"'(),;:[\]@]+@[^\s<>"'(),;:[\]@]+$/;
 
 /** Every e-mail address in a field (`Name <a@b.com>`, `mailto:a@b.com`, several separated by `,`/`;`). */
 export function parseEmails(value: string | null | undefined, known?: KnownDomains): ParsedEmail[] {
   if (!value) return [];
+  if (ONE_ADDRESS.test(value)) {
+    // The usual field: one bare address, which the general scan below would match whole.
+    const address = value.endsWith('.') ? value.replace(/[.]+$/, '') : value;
+    const host = normalizeHost(address.slice(address.lastIndexOf('@') + 1), known);
+    return host ? [{ address, host, domain: host.domain }] : [];
+  }
   const out: ParsedEmail[] = [];
   for (const m of value.replace(/mailto:/gi, ' ').matchAll(EMAIL)) {
     const address = m[0].replace(/[.]+$/, '');

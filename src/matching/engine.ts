@@ -15,7 +15,7 @@
 import { buildAccountIndex, coreKeyAccounts, fuzzyBlockKeys, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
-import { SERVICE_LABELS, websiteDomains, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
+import { SERVICE_LABELS, normalizeHost, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
 import { freeMailChecker, looksLikeEmail, parseEmails, type FreeMailChecker } from './email-domain.js';
 import { jaroWinkler } from './fuzzy.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
@@ -124,14 +124,19 @@ function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
   for (const part of splitList(s.website)) {
     // An address pasted into the website field is e-mail evidence (free-mail rules apply), not a site.
     if (part.includes('@') && looksLikeEmail(part)) emails.push(part);
-    else site.push(...websiteDomains(part, known));
+    else {
+      // `part` came out of splitList, so it holds one host: `websiteDomains(part)` would split it again.
+      const h = normalizeHost(part, known);
+      if (h) site.push(h);
+    }
   }
   const workEmail: string[] = [];
   const freeEmail: string[] = [];
   const parsed = parseEmails(s.email, known);
   for (const x of emails) parsed.push(...parseEmails(x, known));
   for (const e of parsed) {
-    const list = ctx.freeMail.isFree(e.host.host) || ctx.freeMail.isFree(e.domain) ? freeEmail : workEmail;
+    const free = ctx.freeMail.isFree(e.host.host) || (e.domain !== e.host.host && ctx.freeMail.isFree(e.domain));
+    const list = free ? freeEmail : workEmail;
     if (!list.includes(e.domain)) list.push(e.domain);
   }
   return {
