@@ -9,6 +9,7 @@
 // The SQL side gets pre-normalised domains (its best case: no URL parsing, no names, no hierarchy); the
 // engine gets raw, messy inputs and does all of its work.
 import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
@@ -91,7 +92,10 @@ const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 // --- engine ---------------------------------------------------------------------------------------
-console.log(`partnersync match bench: ${N.toLocaleString()} accounts × ${M.toLocaleString()} signals (node ${process.version})`);
+// The machine is shared: print the load average, so wall times from different runs are read with care
+// (CPU time and the engine/SQL ratio of the same run are the comparable figures).
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`partnersync match bench: ${N.toLocaleString()} accounts × ${M.toLocaleString()} signals (node ${process.version}); load average ${load()}`);
 let t0 = performance.now();
 const accounts = new Array(N);
 for (let i = 0; i < N; i++) accounts[i] = account(i);
@@ -164,3 +168,4 @@ if (withSql) {
   console.log(`sqlite  CPU time index+join ${secs(cSql)}  vs engine ${secs(cEngine)}  → engine is ${(cEngine / cSql).toFixed(2)}× the SQL CPU time`);
   console.log(`process peak RSS ${mb(process.resourceUsage().maxRSS)} (after both)`);
 }
+console.log(`load average at the end ${load()}`);

@@ -261,6 +261,8 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     if (duns) index.duns.add(duns, idx);
     const nn = normalizeCompanyName(r.name);
+    // `Acme Inc` at acme.com: keep one string `acme` alive (the label's, a map key already), not two.
+    if (site && nn.key === site.label) nn.key = site.label;
     if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key);
     else {
       const aliases = r.aliases.map((a) => normalizeCompanyName(a));
