@@ -29,6 +29,32 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: (s
 }
 
 /**
+ * Environment variables are text, but `pageSize: ${PAGE_SIZE}` should read as a number. Only where the
+ * schema asks for a number or boolean and the value came from the environment is the text converted, so
+ * a numeric-looking password or id stays a string.
+ */
+function parseWithEnvTypes<S extends z.ZodType>(schema: S, value: unknown, fromEnv: Set<string>, prefix: string[] = []): ReturnType<S['safeParse']> {
+  let r = schema.safeParse(value) as ReturnType<S['safeParse']>;
+  if (r.success) return r;
+  let changed = false;
+  for (const issue of r.error!.issues) {
+    if (issue.code !== 'invalid_type' || (issue.expected !== 'number' && issue.expected !== 'boolean')) continue;
+    if (!fromEnv.has([...prefix, ...issue.path].map(String).join('.'))) continue;
+    let parent = value as Record<string | number, unknown>;
+    for (const k of issue.path.slice(0, -1)) parent = parent?.[k as string] as Record<string | number, unknown>;
+    const key = issue.path[issue.path.length - 1] as string;
+    const text = parent?.[key];
+    if (typeof text !== 'string') continue;
+    if (issue.expected === 'number' && /^-?\d+(\.\d+)?$/.test(text.trim())) parent[key] = Number(text);
+    else if (issue.expected === 'boolean' && /^(true|false)$/i.test(text.trim())) parent[key] = text.trim().toLowerCase() === 'true';
+    else continue;
+    changed = true;
+  }
+  if (changed) r = schema.safeParse(value) as ReturnType<S['safeParse']>;
+  return r;
+}
+
+/**
  * Validate an already-parsed config tree. Returns every problem at once, each as `path: message`.
  * Secrets are registered for redaction before anything can print them.
  */
@@ -37,7 +63,7 @@ export function validateConfig(tree: unknown, env: Record<string, string | undef
   registerSecretsIn(value);
   const problems = [...missing];
   const warnings: string[] = [];
-  const parsed = RootConfig.safeParse(value);
+  const parsed = parseWithEnvTypes(RootConfig, value, fromEnv);
   if (!parsed.success) problems.push(...issuesToProblems(parsed.error.issues));
 
   const connections: Record<string, ConnectionConfig> = {};
@@ -50,7 +76,7 @@ export function validateConfig(tree: unknown, env: Record<string, string | undef
         problems.push(`connections.${connName}.type: unknown connection type "${type}" (one of ${connectionTypes.join(', ')})`);
         continue;
       }
-      const r = connectionSchemas[type as ConnectionType].safeParse(raw);
+      const r = parseWithEnvTypes(connectionSchemas[type as ConnectionType], raw, fromEnv, ['connections', connName]);
       if (r.success) connections[connName] = r.data as ConnectionConfig;
       else problems.push(...issuesToProblems(r.error.issues, ['connections', connName]));
       // Secrets belong in the environment, not in a file that gets committed.

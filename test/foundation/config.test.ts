@@ -39,6 +39,22 @@ describe('config validation', () => {
     expect(r.config!.connections.files).toMatchObject({ streams: { prices: { file: 'costs ${AMOUNT}.csv' } } });
   });
 
+  it('reads a number or boolean from the environment where the schema wants one; a numeric password stays text', () => {
+    const r = validateConfig({
+      staging: { url: 'sqlite:x.db', lockStaleAfterSeconds: '${STALE}' },
+      connections: {
+        xb: { type: 'crossbeam', organization: '${ORG}', pageSize: '${PAGE}', timeoutMs: '${TIMEOUT:-5000}' },
+        sf: { type: 'salesforce', password: '${SF_PW}' },
+      },
+    }, { ORG: '1234', PAGE: '500', STALE: '60', SF_PW: '987654' });
+    expect(r.problems).toEqual([]);
+    expect(r.config!.staging.lockStaleAfterSeconds).toBe(60);
+    expect(r.config!.connections.xb).toMatchObject({ organization: '1234', pageSize: 500, timeoutMs: 5000 });
+    expect(r.config!.connections.sf).toMatchObject({ password: '987654' });
+    const bad = validateConfig({ connections: { xb: { type: 'crossbeam', organization: 'o', pageSize: '${PAGE}' } } }, { PAGE: 'lots' });
+    expect(bad.problems).toEqual([expect.stringMatching(/^connections\.xb\.pageSize: /)]);
+  });
+
   it('names a missing environment variable once', () => {
     const r = validateConfig({ connections: { hs: { type: 'hubspot', accessToken: '${HS_TOKEN}' } } }, {});
     expect(r.problems).toEqual(['connections.hs.accessToken: environment variable HS_TOKEN is not set']);
