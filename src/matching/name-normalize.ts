@@ -141,8 +141,12 @@ function stripLegal(tokens: string[]): string[] {
     // A legal form can only end with one of these tokens: skip the slicing when the name does not.
     if (t.length < 2 || !SUFFIX_LAST.has(t[t.length - 1]!)) break;
     let removed = false;
-    for (let n = Math.min(MAX_SUFFIX_LEN, t.length - 1); n >= 1; n--) {
-      if (SUFFIX_SET.has(t.slice(t.length - n).join(' '))) {
+    // The candidate tails (`ltd`, `co ltd`, `pty co ltd`, …), each built from the shorter one.
+    const max = Math.min(MAX_SUFFIX_LEN, t.length - 1);
+    const tails: string[] = [t[t.length - 1]!];
+    for (let n = 2; n <= max; n++) tails.push(t[t.length - n] + ' ' + tails[n - 2]);
+    for (let n = max; n >= 1; n--) {
+      if (SUFFIX_SET.has(tails[n - 1]!)) {
         t = t.slice(0, t.length - n);
         removed = true;
         break;
@@ -160,7 +164,8 @@ export function normalizeCompanyName(name: string | null | undefined): Normalize
   const tokens = stripLegal(tokenize(foldUnicode(name)));
   const key = tokens.join('');
   const coreTokens = tokens.filter((t) => !GENERIC_WORDS.has(t));
-  const core = coreTokens.length > 0 ? coreTokens.join('') : key;
+  // No generic word (the usual case): the core key is the key itself, not a second equal string.
+  const core = coreTokens.length === tokens.length || coreTokens.length === 0 ? key : coreTokens.join('');
   const acronyms: string[] = [];
   if (tokens.length >= 3) {
     acronyms.push(tokens.map((t) => t[0]).join(''));
