@@ -74,6 +74,39 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('counts and writes correctly in large batches where new, changed, unchanged and deleted keys are mixed', async () => {
+      const staging = await sc.open();
+      try {
+        const stream = { name: 'items', primaryKey: ['id'] };
+        const go = async (data: Array<Record<string, unknown>>, deletes: Array<Record<string, unknown>> = [], params?: Record<string, unknown>) => {
+          const run = await startRun(staging);
+          const r = await extractStream({ staging, run, connection: 'big', source: memorySource(() => data, { every: 100, deletes: () => deletes }), stream: { ...stream, params }, batchSize: 300 });
+          return { r, run };
+        };
+        // 700 new keys in batches of 300: several multi-row statements and a remainder per batch.
+        const first = await go(items(700));
+        expect(first.r).toMatchObject({ records: 700, inserted: 700, updated: 0, unchanged: 0 });
+        // Re-read: new keys (701..830) come first in a batch that also holds existing ones, so a
+        // write that assumes only new keys must find out mid-batch (after two full statements); every 50th row changed; a tombstone for a key never seen.
+        const again = [...items(830).slice(700), ...items(700).map((r) => (r.id % 50 === 0 ? { ...r, tag: 'v2' } : r))];
+        const second = await go(again, [{ id: 9999 }], { again: true });
+        expect(second.r).toMatchObject({ records: 830, inserted: 130, updated: 14, unchanged: 686, deleted: 1 });
+        const rows = await rawRows(staging, 'raw_big__items');
+        expect(rows).toHaveLength(831);
+        const byId = new Map(rows.map((r) => [Number(r.id), r]));
+        expect(byId.get(50)).toMatchObject({ tag: 'v2', _run_id: second.run.id });
+        expect(byId.get(51)).toMatchObject({ tag: 'v1', _run_id: first.run.id });
+        expect(byId.get(720)).toMatchObject({ tag: 'v1', _run_id: second.run.id });
+        expect(Number(byId.get(9999)!._deleted)).toBe(1);
+        // Third read of the same data: nothing is rewritten.
+        const third = await go(again, [{ id: 9999 }], { third: true });
+        expect(third.r).toMatchObject({ inserted: 0, updated: 0, unchanged: 830, deleted: 0 });
+        expect((await rawRows(staging, 'raw_big__items')).filter((r) => r._run_id === third.run.id)).toHaveLength(0);
+      } finally {
+        await staging.close();
+      }
+    });
+
     it('stops at the next checkpoint on abort, and a re-run finishes with nothing lost or doubled', async () => {
       const staging = await sc.open();
       try {
