@@ -102,9 +102,14 @@ export async function runModels(
     if (blockedBy) {
       result = { name, file: def.file, materialized: def.materialized, status: 'skipped', rows: null, ms: 0, reason: `${blockedBy} was skipped` };
     } else {
-      const missing = await missingExternalTable(staging, def);
+      // A parent left out of the selection must already be in staging (built by an earlier run).
+      let missing = await missingExternalTable(staging, def);
+      for (const parent of graph.parents.get(name)!) {
+        if (missing) break;
+        if (!plan.has(parent) && !(await staging.db.schema.hasTable(parent))) missing = parent;
+      }
       if (missing) {
-        const hint = PRODUCERS[missing] ?? `no command has written table ${missing} to this staging database yet`;
+        const hint = PRODUCERS[missing] ?? (project.models.has(missing) ? `build it first: partnersync model --select ${missing}` : `no command has written table ${missing} to this staging database yet`);
         if (missingTables === 'fail') {
           throw new PartnersyncError(`model ${name} (${def.file}) reads table ${missing}, which is not in staging: ${hint}`, { code: 'MODEL_INPUT', hint });
         }

@@ -213,7 +213,10 @@ describe('HubSpot emulator: search', () => {
   });
 
   it('finds records modified since a timestamp (hs_lastmodifieddate maintained)', async () => {
-    const since = Date.now();
+    // The emulator's stamps are strictly increasing, so after a burst of writes they can run ahead of the
+    // wall clock: "since" is the later of now and the newest stamp.
+    const newest = Math.max(...hs.state.list('companies').map((r) => Date.parse(String(r.properties.hs_lastmodifieddate))));
+    const since = Math.max(Date.now(), newest);
     await new Promise((r) => setTimeout(r, 5));
     const target = hs.state.findBy('companies', 'xb_account_id', 'xb-9')!;
     await client.crm.companies.basicApi.update(target.id, { properties: { city: 'Lyon' } });

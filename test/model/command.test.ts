@@ -78,6 +78,10 @@ describe('partnersync model (command)', () => {
 
   it('a selected play before `partnersync match` fails with that hint, and the run says so', async () => {
     const { ctx } = await context(dir);
+    // Migrations create `matches`; a staging database from before them (or one where it was dropped) has none.
+    const pre = await openStaging('sqlite:.partnersync/staging.db', { baseDir: dir });
+    await pre.db.schema.dropTableIfExists('matches');
+    await pre.close();
     await expect(model(ctx, { select: ['play_partner_overlap_summary'] })).rejects.toThrow(/reads table matches, which is not in staging: run `partnersync match` first/);
     const staging = await openStaging('sqlite:.partnersync/staging.db', { baseDir: dir });
     try {

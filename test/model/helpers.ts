@@ -64,6 +64,8 @@ export async function insertRaw(staging: Staging, table: string, rows: Array<Rec
 
 /** The `matches` table as the matching engine writes it (the columns the plays read). */
 export async function loadMatchesFixture(staging: Staging): Promise<void> {
+  // Staging migrations create `matches` with the engine's full column set; the plays need only these.
+  await staging.db.schema.dropTableIfExists('matches');
   await staging.db.schema.createTable('matches', (t) => {
     t.string('signal_id').primary();
     t.string('status').notNullable();
