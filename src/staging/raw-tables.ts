@@ -1,11 +1,9 @@
-import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { stableStringify } from './state.js';
 
 /**
  * Raw tables: `raw_<connection>__<stream>`, one TEXT column per source field plus bookkeeping:
  *   _key           the record's primary key values joined (unique: re-extracting replaces, never duplicates)
- *   _hash          sha256 of the record's content (unchanged records are not rewritten)
+ *   _hash          a hash of the row's content, `rowHash()` in src/extract (unchanged rows are not rewritten)
  *   _extracted_at  ISO time of the run that last wrote the row
  *   _run_id        that run
  *   _deleted       0/1 tombstone (Crossbeam is_deleted, Salesforce IsDeleted); models filter on it
@@ -47,10 +45,6 @@ export function recordKey(record: Record<string, unknown>, primaryKey: string[])
   const parts = primaryKey.map((k) => rawValue(record[k] ?? record[rawColumnName(k)]));
   if (parts.some((p) => p === null || p === '')) return undefined;
   return parts.length === 1 ? parts[0]! : JSON.stringify(parts);
-}
-
-export function recordHash(record: Record<string, unknown>): string {
-  return crypto.createHash('sha256').update(stableStringify(record)).digest('hex').slice(0, 32);
 }
 
 /** Normalise a source record into raw-table columns (without bookkeeping columns). */
