@@ -1,8 +1,8 @@
-import snowflake from 'snowflake-sdk';
 import { AuthError, FatalError, RetriableError } from '../../errors.js';
 import { redact } from '../../config/secrets.js';
 import type { Destination, DestinationCapabilities, FieldCheck, WriteBatch, WriteOperation, WriteResult } from '../types.js';
 import type { SnowflakeConfig } from './config.js';
+import { openSnowflakeConnection, type SnowflakeConnection } from './snowflake-client.js';
 
 /**
  * Snowflake as a push destination: one `MERGE INTO <object> USING (VALUES …)` per write, into a
@@ -14,36 +14,18 @@ const SF_TYPES = { string: 'VARCHAR', number: 'FLOAT', boolean: 'BOOLEAN', datet
 // Bound values per statement stay well under what the service (and the emulator) accepts.
 const MAX_BINDS = 15_000;
 
-type Conn = ReturnType<typeof snowflake.createConnection>;
-let configured = false;
-
 export class SnowflakeDestination implements Destination {
   readonly capabilities: DestinationCapabilities;
-  private conn: Conn | undefined;
+  private conn: SnowflakeConnection | undefined;
   private readonly toCreate = new Map<string, string>();
 
   constructor(private readonly config: SnowflakeConfig) {
     this.capabilities = { maxBatch: Math.min(config.batchSize, 500), operations: ['upsert', 'update', 'create', 'delete'], concurrency: 1 };
   }
 
-  private async connection(): Promise<Conn> {
+  private async connection(): Promise<SnowflakeConnection> {
     if (this.conn) return this.conn;
-    if (!configured) {
-      snowflake.configure({ logLevel: 'OFF' } as never);
-      configured = true;
-    }
-    const c = this.config;
-    const conn = snowflake.createConnection({
-      account: c.account,
-      username: c.username,
-      password: c.password,
-      database: c.database,
-      schema: c.schema,
-      ...(c.warehouse ? { warehouse: c.warehouse } : {}),
-      ...(c.role ? { role: c.role } : {}),
-      ...(c.accessUrl ? { accessUrl: c.accessUrl } : {}),
-    } as never);
-    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(mapError(err)) : resolve())));
+    const conn = await openSnowflakeConnection(this.config, mapError);
     this.conn = conn;
     return conn;
   }

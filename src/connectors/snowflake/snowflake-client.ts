@@ -4,20 +4,24 @@ import { redact } from '../../config/secrets.js';
 import type { SqlClient } from '../shared/sql-source.js';
 import type { SnowflakeConfig } from './config.js';
 
-type Conn = ReturnType<typeof snowflake.createConnection>;
+export type SnowflakeConnection = ReturnType<typeof snowflake.createConnection>;
 let configured = false;
 
 /**
- * snowflake-sdk behind the narrow SqlClient interface, for reading. Dates and timestamps come back
- * as Snowflake's own text (`fetchAsString`): a keyset cursor must round-trip exactly, and a JS Date
- * would drop sub-millisecond digits. Column names come back lower-cased, as staging stores them.
+ * One connected snowflake-sdk connection for a configured account: the connect code the source
+ * and the destination share. The sdk's own logger is silenced once per process. A failed connect
+ * rejects with `mapError(err)`: reading and pushing classify Snowflake's errors differently.
+ *
+ * @example
+ *   const conn = await openSnowflakeConnection(config, mapError);
+ *   conn.execute({ sqlText: 'select 1', complete: (err, _stmt, rows) => … });
  */
-export async function connectSnowflake(c: SnowflakeConfig): Promise<SqlClient> {
+export async function openSnowflakeConnection(c: SnowflakeConfig, mapError: (err: unknown) => Error): Promise<SnowflakeConnection> {
   if (!configured) {
     snowflake.configure({ logLevel: 'OFF' } as never);
     configured = true;
   }
-  const conn: Conn = snowflake.createConnection({
+  const conn = snowflake.createConnection({
     account: c.account,
     username: c.username,
     password: c.password,
@@ -28,6 +32,16 @@ export async function connectSnowflake(c: SnowflakeConfig): Promise<SqlClient> {
     ...(c.accessUrl ? { accessUrl: c.accessUrl } : {}),
   } as never);
   await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(mapError(err)) : resolve())));
+  return conn;
+}
+
+/**
+ * snowflake-sdk behind the narrow SqlClient interface, for reading. Dates and timestamps come back
+ * as Snowflake's own text (`fetchAsString`): a keyset cursor must round-trip exactly, and a JS Date
+ * would drop sub-millisecond digits. Column names come back lower-cased, as staging stores them.
+ */
+export async function connectSnowflake(c: SnowflakeConfig): Promise<SqlClient> {
+  const conn = await openSnowflakeConnection(c, mapError);
   return {
     query: (sqlText, binds) =>
       new Promise((resolve, reject) =>
