@@ -1,24 +1,6 @@
 import { InputError } from '../../errors.js';
 import type { ReadMessage, ReadOptions, Source, StreamDescriptor } from '../types.js';
-
-/**
- * A table or a query of a SQL database as a stream, read in keyset pages: `ORDER BY cursor, pk`
- * and `WHERE (cursor, pk) > (last seen)`, `LIMIT batchSize`. Each page is followed by a checkpoint
- * holding the last row's (cursor, pk) values, so a killed run resumes after the last committed page.
- *
- * - With `cursorField` (a column that only grows, e.g. updated_at) the state is kept across runs:
- *   the next run reads only rows whose (cursor, pk) is past the last one seen.
- * - Without it, every run reads the whole table (unchanged rows are not rewritten in staging); the
- *   state only serves to resume an interrupted read.
- * Rows whose cursor is NULL are never read incrementally. The (cursor, pk) comparison is spelled
- * out as ORs rather than a row-value comparison so the same SQL runs on Snowflake.
- */
-export interface SqlStreamConfig {
-  table?: string;
-  query?: string;
-  primaryKey: string[];
-  cursorField?: string;
-}
+import type { SqlStreamConfig } from './sql-stream-config.js';
 
 /** The narrow interface a SQL source needs from a database client. */
 export interface SqlClient {
@@ -61,6 +43,18 @@ export function columnValue(row: Record<string, unknown>, column: string): unkno
   return undefined;
 }
 
+/**
+ * A table or a query of a SQL database as a stream, read in keyset pages: `ORDER BY cursor, pk`
+ * and `WHERE (cursor, pk) > (last seen)`, `LIMIT batchSize`. Each page is followed by a checkpoint
+ * holding the last row's (cursor, pk) values, so a killed run resumes after the last committed page.
+ *
+ * - With `cursorField` (a column that only grows, e.g. updated_at) the state is kept across runs:
+ *   the next run reads only rows whose (cursor, pk) is past the last one seen.
+ * - Without it, every run reads the whole table (unchanged rows are not rewritten in staging); the
+ *   state only serves to resume an interrupted read.
+ * Rows whose cursor is NULL are never read incrementally. The (cursor, pk) comparison is spelled
+ * out as ORs rather than a row-value comparison so the same SQL runs on Snowflake.
+ */
 export class SqlSource implements Source {
   private client: SqlClient | undefined;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secret } from '../../config/secrets.js';
+import { SqlStreamConfig } from '../shared/sql-stream-config.js';
 
 export const SnowflakeConfig = z.object({
   type: z.literal('snowflake'),
@@ -12,11 +13,6 @@ export const SnowflakeConfig = z.object({
   role: z.string().optional(),
   accessUrl: z.url().optional().describe('Override the endpoint (an emulator).'),
   batchSize: z.number().int().positive().default(5000),
-  streams: z.record(z.string(), z.object({
-    table: z.string().optional(),
-    query: z.string().optional(),
-    primaryKey: z.array(z.string()).min(1),
-    cursorField: z.string().optional(),
-  })).default({}),
+  streams: z.record(z.string(), SqlStreamConfig).default({}),
 });
 export type SnowflakeConfig = z.infer<typeof SnowflakeConfig>;
