@@ -2,9 +2,10 @@ import type { LoadedConfig } from '../config/load.js';
 import { redact } from '../config/secrets.js';
 import type { ConnectionConfig } from '../connectors/config-schemas.js';
 import { getConnector } from '../connectors/registry.js';
-import type { ConnectorContext, Destination, Source, WriteOperation } from '../connectors/types.js';
+import type { ConnectorContext, Destination, Source } from '../connectors/types.js';
 import { isPartnersyncError, PartnersyncError, UsageError } from '../errors.js';
-import { resolveTarget, type PushMode } from '../push/config.js';
+import { resolveTarget } from '../push/config.js';
+import { preflightTarget, unsupportedMode } from '../push/target-preflight.js';
 import { openStaging, type Staging } from '../staging/db.js';
 import type { Output } from '../ui/output.js';
 import { loadCommandConfig, type CommandContext } from './context.js';
@@ -58,14 +59,6 @@ export interface CheckReport {
   connections: ConnectionCheck[];
   problems: CheckProblem[];
 }
-
-const REQUIRED_OPS: Record<PushMode, WriteOperation[]> = {
-  upsert: ['upsert'],
-  'update-only': ['update'],
-  'create-only': ['create'],
-  mirror: ['upsert', 'delete'],
-  archive: ['upsert', 'archive'],
-};
 
 export async function check(ctx: CommandContext, opts: CheckOptions): Promise<void> {
   const { config, baseDir } = loadCommandConfig(ctx);
@@ -193,16 +186,14 @@ async function checkConnection(out: Output, config: LoadedConfig, baseDir: strin
         result.targets.push(tc);
         try {
           const target = resolveTarget(tName, raw, columns);
-          const needed = REQUIRED_OPS[target.mode].filter((op) => !destination!.capabilities.operations.includes(op));
-          if (needed.length) {
-            problems.push({ connection: name, target: tName, kind: 'mode', message: `targets.${tName}.mode: ${conn.type} cannot ${needed.join(' / ')} (it supports ${destination.capabilities.operations.join(', ')})` });
+          const modeProblem = unsupportedMode(target, conn.type, destination.capabilities);
+          if (modeProblem) {
+            problems.push({ connection: name, target: tName, kind: 'mode', message: modeProblem });
             continue;
           }
           if (!raw.fields && !columns) tc.note = `fields not checked: the model "${model}" is not built yet (run the pipeline once, or map fields in targets.${tName}.fields)`;
-          const keyOp: WriteOperation = target.mode === 'update-only' ? 'update' : target.mode === 'create-only' ? 'create' : 'upsert';
-          const fields = target.fields.map((f) => ({ name: f.destination, type: f.type ?? ('string' as const) }));
           // create=false: check never changes the destination, it only says what is missing.
-          const pre = await destination.preflight(target.object, fields, false, { field: target.key.destination, operation: keyOp });
+          const pre = await preflightTarget(destination, target, false);
           tc.missing = pre.missing;
           if (pre.missing.length) {
             problems.push({

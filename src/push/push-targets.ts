@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { ConfigError, ExitCode, PartnersyncError, RejectsOverLimitError, UsageError } from '../errors.js';
 import type { ConnectionConfig } from '../connectors/config-schemas.js';
 import { getConnector } from '../connectors/registry.js';
-import type { ConnectorContext, Destination, RateGate, WriteOperation } from '../connectors/types.js';
+import type { ConnectorContext, Destination, RateGate } from '../connectors/types.js';
 import type { Staging } from '../staging/db.js';
 import { recordRejects } from '../staging/rejects.js';
 import type { RunLog } from '../staging/runs.js';
@@ -15,6 +15,7 @@ import { loadLedger } from './ledger.js';
 import { planPush, type Plan } from './plan.js';
 import { RateGovernor } from './rate-governor.js';
 import { renderPlan, renderSummary } from './render.js';
+import { preflightTarget, unsupportedMode } from './target-preflight.js';
 
 /**
  * `pushTargets`: the programmatic push used by `partnersync push` and `partnersync run`. For each
@@ -89,14 +90,6 @@ export interface PlanFile {
   createdAt: string;
   plans: Plan[];
 }
-
-const REQUIRED_OPS: Record<PushMode, WriteOperation[]> = {
-  upsert: ['upsert'],
-  'update-only': ['update'],
-  'create-only': ['create'],
-  mirror: ['upsert', 'delete'],
-  archive: ['upsert', 'archive'],
-};
 
 export async function pushTargets(staged: StagedPush, targets: string[] | undefined, options: PushOptions = {}): Promise<PushReport> {
   const { config } = staged;
@@ -187,14 +180,10 @@ async function pushOne(staged: StagedPush, name: string, options: PushOptions, g
   const progress = options.out?.progress(`push ${name}`);
   try {
     const caps = destination.capabilities;
-    const needed = REQUIRED_OPS[target.mode].filter((op) => !caps.operations.includes(op));
-    if (needed.length) {
-      throw new ConfigError([`targets.${name}.mode: ${connection.type} cannot ${needed.join(' / ')} (it supports ${caps.operations.join(', ')})`]);
-    }
+    const modeProblem = unsupportedMode(target, connection.type, caps);
+    if (modeProblem) throw new ConfigError([modeProblem]);
     await destination.check();
-    const keyOp: WriteOperation = target.mode === 'update-only' ? 'update' : target.mode === 'create-only' ? 'create' : 'upsert';
-    const fieldTypes = target.fields.map((f) => ({ name: f.destination, type: f.type ?? 'string' }));
-    const pre = await destination.preflight(target.object, fieldTypes, Boolean(options.createMissingFields) && !options.dryRun, { field: target.key.destination, operation: keyOp });
+    const pre = await preflightTarget(destination, target, Boolean(options.createMissingFields) && !options.dryRun);
     if (pre.missing.length && !options.dryRun) {
       throw new PartnersyncError(`target ${name}: ${target.object} has no field${pre.missing.length > 1 ? 's' : ''} ${pre.missing.join(', ')}`, {
         code: 'FIELDS_MISSING',
