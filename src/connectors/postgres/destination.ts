@@ -2,6 +2,7 @@ import pg from 'pg';
 import { AuthError, FatalError, RetriableError } from '../../errors.js';
 import { redact } from '../../config/secrets.js';
 import type { Destination, DestinationCapabilities, FieldCheck, WriteBatch, WriteOperation, WriteResult } from '../types.js';
+import { groupByFieldSet } from '../shared/field-set-groups.js';
 import type { PostgresConfig } from './config.js';
 
 /**
@@ -105,13 +106,7 @@ export class PostgresDestination implements Destination {
     const rowType = `null::${table}`;
     // Records may carry different field sets (skip-nulls): one statement per set, so an absent
     // field is never written as null.
-    const groups = new Map<string, WriteBatch['records']>();
-    for (const r of batch.records) {
-      const sig = Object.keys(r.fields).sort().join('\u0000');
-      const g = groups.get(sig);
-      if (g) g.push(r);
-      else groups.set(sig, [r]);
-    }
+    const groups = groupByFieldSet(batch.records);
     const results = new Map<string, WriteResult>();
     const ddl = this.toCreate.get(batch.object);
     if (ddl) {
@@ -121,7 +116,7 @@ export class PostgresDestination implements Destination {
     const client = await this.db();
     await this.query('begin');
     try {
-      for (const recs of groups.values()) {
+      for (const recs of groups) {
         const cols = Object.keys(recs[0]!.fields).filter((c) => c !== k);
         const json = JSON.stringify(recs.map((r) => ({ ...r.fields, [k]: r.key })));
         const keys = recs.map((r) => r.key);

@@ -1,6 +1,7 @@
 import { AuthError, FatalError, RetriableError } from '../../errors.js';
 import { redact } from '../../config/secrets.js';
 import type { Destination, DestinationCapabilities, FieldCheck, WriteBatch, WriteOperation, WriteResult } from '../types.js';
+import { groupByFieldSet } from '../shared/field-set-groups.js';
 import type { SnowflakeConfig } from './config.js';
 import { openSnowflakeConnection, type SnowflakeConnection } from './snowflake-client.js';
 
@@ -75,14 +76,7 @@ export class SnowflakeDestination implements Destination {
       this.toCreate.delete(table);
     }
     // One statement per field set (skip-nulls leaves fields out; an absent field must not become null).
-    const groups = new Map<string, WriteBatch['records']>();
-    for (const r of batch.records) {
-      const sig = Object.keys(r.fields).sort().join('\u0000');
-      const g = groups.get(sig);
-      if (g) g.push(r);
-      else groups.set(sig, [r]);
-    }
-    for (const recs of groups.values()) {
+    for (const recs of groupByFieldSet(batch.records)) {
       const fields = Object.keys(recs[0]!.fields).filter((f) => name(f) !== k);
       const per = Math.max(1, Math.floor(MAX_BINDS / (fields.length + 1)));
       for (let i = 0; i < recs.length; i += per) await this.writeGroup(batch, table, k, fields, recs.slice(i, i + per), results);
