@@ -121,9 +121,16 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplyRe
 
   // Resuming a saved plan (or re-applying it): skip what the ledger shows is already delivered.
   const ledger = plan.ops.length ? await loadLedger(staging, plan.target, plan.ops.map((o) => o.key)) : new Map();
+  // A full resync resends rows the ledger already holds with the same hash, so only what runs of
+  // this very plan delivered counts as done; otherwise `--full-resync` after a clean push sent nothing.
+  let deliveredByPlan: Set<string> | undefined;
+  if (plan.fullResync && plan.ops.length) {
+    const runs = staging.db('push_checkpoints').where({ target: plan.target, plan_id: plan.id }).select('run_id');
+    deliveredByPlan = new Set((await staging.db('sync_ledger').where({ target: plan.target }).whereIn('run_id', runs).select('key')).map((r: { key: unknown }) => String(r.key)));
+  }
   const todo = plan.ops.filter((op) => {
     const e = ledger.get(op.key);
-    const done = op.hash === null ? e === undefined : e?.status === 'ok' && e.sentHash === op.hash;
+    const done = op.hash === null ? e === undefined : e?.status === 'ok' && e.sentHash === op.hash && (deliveredByPlan?.has(op.key) ?? true);
     if (done) res.alreadyApplied += 1;
     return !done;
   });
