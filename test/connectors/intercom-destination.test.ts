@@ -131,6 +131,20 @@ describe('Intercom destination', () => {
     expect(emu.state.contactByEmail('p1@acme.example')?.archived).toBe(false);
   });
 
+  it('counts a company as created by partnersync only when the upsert created it (mirror never owns existing ones)', async () => {
+    const { emu, dest } = await setup();
+    await dest.write({ object: 'companies', operation: 'upsert', keyField: 'company_id', records: [{ key: 'theirs', fields: { name: 'Made in Intercom' } }] });
+    // Someone created this company in Intercom a day ago; partnersync only updates it.
+    emu.state.companyByCompanyId('theirs')!.created_at -= 86_400;
+    const results = await dest.write({
+      object: 'companies',
+      operation: 'upsert',
+      keyField: 'company_id',
+      records: [{ key: 'theirs', fields: { name: 'Made in Intercom', xb_status: 'customer' } }, { key: 'ours', fields: { name: 'New' } }],
+    });
+    expect(results.map((r) => [r.key, r.ok && r.created])).toEqual([['theirs', false], ['ours', true]]);
+  });
+
   it('paces requests within the rate limit: no 429 from the emulator with concurrency 4', async () => {
     const { emu, dest, api } = await setup({ limit: 10, windowMs: 500 });
     const t0 = Date.now();

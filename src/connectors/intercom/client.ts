@@ -192,9 +192,9 @@ export class IntercomApi {
   }
 
   /** POST /companies: created when `company_id` is new, updated otherwise. */
-  async upsertCompany(body: Record<string, unknown> & { company_id: string }, signal?: AbortSignal): Promise<{ id: string }> {
-    const c = await this.call('POST /companies', () => this.sdk.companies.createOrUpdate(body as never), signal);
-    return { id: (c as { id: string }).id };
+  async upsertCompany(body: Record<string, unknown> & { company_id: string }, signal?: AbortSignal): Promise<{ id: string; createdAt?: number }> {
+    const c = (await this.call('POST /companies', () => this.sdk.companies.createOrUpdate(body as never), signal)) as { id: string; created_at?: number };
+    return { id: c.id, ...(typeof c.created_at === 'number' ? { createdAt: c.created_at } : {}) };
   }
 
   async findCompany(companyId: string, signal?: AbortSignal): Promise<{ id: string } | undefined> {

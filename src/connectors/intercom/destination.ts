@@ -275,8 +275,12 @@ export class IntercomDestination implements Destination {
         return { key: r.key, ok: true, destinationId: c.id, created: false };
       }
       default: {
+        const sentAt = Math.floor(Date.now() / 1000);
         const c = await this.api.upsertCompany({ ...body, company_id: r.key }, signal);
-        return { key: r.key, ok: true, destinationId: c.id, created: !r.destinationId };
+        // POST /companies does not say whether it created. A company created before this request existed
+        // already (someone else's): it must not count as partnersync's, or mirror mode would delete it.
+        const created = !r.destinationId && (c.createdAt === undefined || c.createdAt >= sentAt - 1);
+        return { key: r.key, ok: true, destinationId: c.id, created };
       }
     }
   }
