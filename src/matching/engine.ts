@@ -277,6 +277,20 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** A signal a person decides: the ranked candidates, and why the engine would not pick one. */
+function reviewResult(signalId: string, rule: RuleId, confidence: number, candidates: Candidate[], why: string, ev: Evidence): MatchResult {
+  return {
+    signalId,
+    status: 'review',
+    accountId: null,
+    rule,
+    confidence,
+    candidates,
+    explanation: `${why}. Evidence: ${describeEvidence(ev)}. Candidates: ${candidates.map((c) => `${c.accountId} — ${c.reason}`).join(' | ')}`,
+    evidence: publicEvidence(ev),
+  };
+}
+
 /** Resolves one rule's hits to a decision, or null when the rule's hits are not worth anything. */
 function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | null {
   const { index, policy } = ctx;
@@ -426,18 +440,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
     const d = decide(ctx, rule, hits, ev);
     if (!d) continue;
     if (d.status === 'review') {
-      return {
-        signalId,
-        status: 'review',
-        accountId: null,
-        rule,
-        confidence: d.confidence,
-        candidates: d.ranked,
-        explanation: `review by ${rule}: ${d.note}. Evidence: ${describeEvidence(ev)}. Candidates: ${d.ranked
-          .map((c) => `${c.accountId} — ${c.reason}`)
-          .join(' | ')}`,
-        evidence: publicEvidence(ev),
-      };
+      return reviewResult(signalId, rule, d.confidence, d.ranked, `review by ${rule}: ${d.note}`, ev);
     }
     const conflict = conflicts(ctx, rule, d.winner, ev).filter((h) => !dunsExcluded(h.idx));
     const winnerId = index.ids[d.winner]!;
@@ -448,18 +451,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
         { accountId: winnerId, rule, score: d.confidence, reason: why },
         ...conflict.slice(0, 9).map((h) => toCandidate(ctx, 'name-exact', h)),
       ];
-      return {
-        signalId,
-        status: 'review',
-        accountId: null,
-        rule,
-        confidence: d.confidence,
-        candidates: ranked,
-        explanation: `review: ${rule} picks ${label(ctx, d.winner)} but other evidence points at another company. Evidence: ${describeEvidence(ev)}. Candidates: ${ranked
-          .map((c) => `${c.accountId} — ${c.reason}`)
-          .join(' | ')}`,
-        evidence: publicEvidence(ev),
-      };
+      return reviewResult(signalId, rule, d.confidence, ranked, `review: ${rule} picks ${label(ctx, d.winner)} but other evidence points at another company`, ev);
     }
     const beat = d.losers.length ? `; beat ${d.losers.map((c) => `${c.accountId} (${c.reason})`).join(', ')}` : '';
     return {
@@ -486,18 +478,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
           hits.push({ idx, score: 1, reason: `free-mail address on ${d}, the account's own website: maybe an employee, maybe a private mailbox` });
     if (hits.length > 0) {
       const ranked = hits.slice(0, 10).map((h) => toCandidate(ctx, 'email-domain', h));
-      return {
-        signalId,
-        status: 'review',
-        accountId: null,
-        rule: 'email-domain',
-        confidence: ranked[0]!.score,
-        candidates: ranked,
-        explanation: `review: only a free-mail address, whose domain is an account's own. Evidence: ${describeEvidence(ev)}. Candidates: ${ranked
-          .map((c) => `${c.accountId} — ${c.reason}`)
-          .join(' | ')}`,
-        evidence: publicEvidence(ev),
-      };
+      return reviewResult(signalId, 'email-domain', ranked[0]!.score, ranked, "review: only a free-mail address, whose domain is an account's own", ev);
     }
   }
   // `en.appspot.com` when App Engine is an account: probably the platform's own page, but a customer could
@@ -513,18 +494,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
   }
   if (platformHits.length > 0) {
     const ranked = platformHits.slice(0, 10).map((h) => toCandidate(ctx, 'website-domain', h));
-    return {
-      signalId,
-      status: 'review',
-      accountId: null,
-      rule: 'website-domain',
-      confidence: ranked[0]!.score,
-      candidates: ranked,
-      explanation: `review: a site on a shared host that is an account's own domain. Evidence: ${describeEvidence(ev)}. Candidates: ${ranked
-        .map((c) => `${c.accountId} — ${c.reason}`)
-        .join(' | ')}`,
-      evidence: publicEvidence(ev),
-    };
+    return reviewResult(signalId, 'website-domain', ranked[0]!.score, ranked, "review: a site on a shared host that is an account's own domain", ev);
   }
   const shared = ev.site.filter((h) => h.sharedHost).map((h) => h.domain);
   return {
