@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start as startSnowflake, type SnowflakeEmulator } from '../../src/emulators/snowflake/index.js';
 import { binPath, repoRoot, runCli } from '../helpers/cli.js';
+import { confirmedInLedger as confirmedIn, model as sharedModel, setModel as setModelIn, type Row } from './kill-harness.js';
 
 /**
  * kill -9 in the middle of `partnersync push` to Snowflake (the emulator, the real snowflake-sdk, MERGE)
@@ -20,38 +20,16 @@ const BATCH = 10;
 /** Slow each Snowflake query so the kill lands while a push is well under way. */
 const LATENCY_MS = 40;
 
-type Row = { account_id: string; name: string; domain: string; partner_count: number };
-const model = (n: number): Row[] =>
-  Array.from({ length: n }, (_, i) => ({ account_id: `acc-${String(i).padStart(4, '0')}`, name: i % 9 === 4 ? `Company, "${i}"` : `Company ${i}`, domain: `c${i}.example`, partner_count: i % 7 }));
+// Some names need CSV quoting, so the file destination's CSV is exercised too.
+const model = (n: number): Row[] => sharedModel(n, (r, i) => (i % 9 === 4 ? { ...r, name: `Company, "${i}"` } : r));
 
 let sf: SnowflakeEmulator;
 let dir: string;
 
 const stagingFile = () => path.join(dir, 'staging.db');
 
-function setModel(table: string, rows: Row[]): void {
-  const db = new Database(stagingFile());
-  try {
-    db.exec(`drop table if exists ${table}; create table ${table} (account_id text, name text, domain text, partner_count integer)`);
-    const insert = db.prepare(`insert into ${table} values (@account_id, @name, @domain, @partner_count)`);
-    db.transaction((rs: Row[]) => rs.forEach((r) => insert.run(r)))(rows);
-  } finally {
-    db.close();
-  }
-}
-
-function confirmedInLedger(target: string): number {
-  if (!fs.existsSync(stagingFile())) return 0;
-  const db = new Database(stagingFile(), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare(`select count(*) as n from sync_ledger where target = ? and status = 'ok'`).get(target) as { n: number }).n;
-  } catch {
-    // The ledger table does not exist before the push's migrations ran.
-    return 0;
-  } finally {
-    db.close();
-  }
-}
+const setModel = (table: string, rows: Row[]) => setModelIn(stagingFile(), table, rows);
+const confirmedInLedger = (target: string) => confirmedIn(stagingFile(), target);
 
 type Held = { key: string; name: unknown; domain: unknown; partner_count: unknown };
 

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HUBSPOT_TOKEN, start as startHubspot, type HubSpotEmulator } from '../../src/emulators/hubspot/index.js';
@@ -11,6 +10,7 @@ import { DEFAULT_CLIENT, DEFAULT_USER, start as startSalesforce } from '../../sr
 import type { SalesforceState } from '../../src/emulators/salesforce/salesforce-state.js';
 import type { Emulator } from '../../src/emulators/shared/types.js';
 import { binPath, repoRoot, runCli } from '../helpers/cli.js';
+import { confirmedInLedger as confirmedIn, model, setModel as setModelIn, type Row } from './kill-harness.js';
 
 /**
  * kill -9 in the middle of `partnersync push` to Salesforce, HubSpot and Intercom (the emulators, the
@@ -25,9 +25,6 @@ const BATCH = 10;
 /** Slow each write call so the kill lands while a push is well under way. */
 const LATENCY_MS = 80;
 
-type Row = { account_id: string; name: string; domain: string; partner_count: number };
-const model = (n: number, edit: (r: Row, i: number) => Row = (r) => r): Row[] =>
-  Array.from({ length: n }, (_, i) => edit({ account_id: `acc-${String(i).padStart(4, '0')}`, name: `Company ${i}`, domain: `c${i}.example`, partner_count: i % 7 }, i));
 
 let sf: Emulator<SalesforceState>;
 let hs: HubSpotEmulator;
@@ -39,25 +36,8 @@ let env: Record<string, string>;
 
 const stagingFile = () => path.join(dir, 'staging.db');
 
-function setModel(table: string, rows: Row[]): void {
-  const db = new Database(stagingFile());
-  try {
-    db.exec(`drop table if exists ${table}; create table ${table} (account_id text, name text, domain text, partner_count integer)`);
-    const insert = db.prepare(`insert into ${table} values (@account_id, @name, @domain, @partner_count)`);
-    db.transaction((rs: Row[]) => rs.forEach((r) => insert.run(r)))(rows);
-  } finally {
-    db.close();
-  }
-}
-
-function confirmedInLedger(target: string): number {
-  const db = new Database(stagingFile(), { readonly: true });
-  try {
-    return (db.prepare(`select count(*) as n from sync_ledger where target = ? and status = 'ok'`).get(target) as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
+const setModel = (table: string, rows: Row[]) => setModelIn(stagingFile(), table, rows);
+const confirmedInLedger = (target: string) => confirmedIn(stagingFile(), target);
 
 const sum = (emu: { calls(r: string): number }, routes: string[]) => routes.reduce((n, r) => n + emu.calls(r), 0);
 
