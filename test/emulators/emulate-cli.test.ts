@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { binPath } from '../helpers/cli.js';
 
@@ -65,6 +68,18 @@ describe('partnersync emulate', () => {
     expect(runs[0]).toEqual(runs[1]);
     expect(runs[0]).toContain(429);
     expect(runs[0]!.filter((s) => s === 200).length).toBeGreaterThan(20);
+  });
+
+  it('names a seed file that is not valid JSON, exit 2', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'partnersync-seed-'));
+    const seed = path.join(dir, 'seed.json');
+    fs.writeFileSync(seed, '{ "companies": [ ');
+    const child = spawn(process.execPath, [binPath, 'emulate', 'hubspot', '--seed', seed], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    expect(await new Promise((r) => child.on('close', r))).toBe(2);
+    expect(stderr).toContain(`seed file ${seed} is not valid JSON`);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses an unknown service and a malformed fault spec with exit 2', async () => {

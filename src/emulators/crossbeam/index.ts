@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { startServer, json, WindowLimiter, type EmulatorRequest, type EmulatorResponse, type Route } from '../shared/server.js';
 import type { Emulator, EmulatorStartOptions } from '../shared/types.js';
+import { readSeed } from '../shared/seed.js';
 import { CrossbeamState, type CrossbeamSeed, type XbSignal } from './crossbeam-state.js';
 import { defaultCrossbeamSeed } from './crossbeam-default-seed.js';
 import {
@@ -118,7 +118,7 @@ function parseLimit(query: URLSearchParams): number | EmulatorResponse {
 export async function start(opts: CrossbeamStartOptions = {}): Promise<CrossbeamEmulator> {
   let seed: CrossbeamSeed;
   if (opts.seedData !== undefined) seed = opts.seedData as CrossbeamSeed;
-  else if (opts.seed) seed = JSON.parse(await readFile(opts.seed, 'utf8')) as CrossbeamSeed;
+  else if (opts.seed) seed = await readSeed<CrossbeamSeed>(opts.seed);
   else seed = structuredClone(defaultCrossbeamSeed);
   const state = new CrossbeamState(seed);
   if (opts.tokenTtlSeconds !== undefined) state.tokenTtlSeconds = opts.tokenTtlSeconds;

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { startServer, json, WindowLimiter, type EmulatorRequest, type EmulatorResponse, type Route } from '../shared/server.js';
 import type { Emulator, EmulatorStartOptions } from '../shared/types.js';
+import { readSeed } from '../shared/seed.js';
 import {
   HubSpotState,
   HUBSPOT_OBJECT_TYPES,
@@ -87,7 +87,7 @@ const LIST_MAX = 100;
 export async function start(opts: HubSpotStartOptions = {}): Promise<HubSpotEmulator> {
   const state = new HubSpotState(opts.now);
   let seed: HubSpotSeed | undefined = opts.seedData;
-  if (!seed && opts.seed) seed = JSON.parse(await readFile(opts.seed, 'utf8')) as HubSpotSeed;
+  if (!seed && opts.seed) seed = await readSeed<HubSpotSeed>(opts.seed);
   if (seed) state.seed(seed);
   const tokens = new Set(opts.tokens ?? [DEFAULT_HUBSPOT_TOKEN]);
   for (const t of seed?.tokens ?? []) tokens.add(t);

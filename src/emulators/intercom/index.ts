@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { startServer, json, WindowLimiter, type EmulatorRequest, type EmulatorResponse, type Route } from '../shared/server.js';
 import type { Emulator, EmulatorStartOptions } from '../shared/types.js';
+import { readSeed } from '../shared/seed.js';
 import {
   IntercomState,
   DATA_TYPES,
@@ -69,7 +69,7 @@ const COMPANY_FIELDS = ['name', 'plan', 'size', 'website', 'industry', 'remote_c
 export async function start(opts: IntercomStartOptions = {}): Promise<IntercomEmulator> {
   const state = new IntercomState(opts.now);
   let seed: IntercomSeed | undefined = opts.seedData;
-  if (!seed && opts.seed) seed = JSON.parse(await readFile(opts.seed, 'utf8')) as IntercomSeed;
+  if (!seed && opts.seed) seed = await readSeed<IntercomSeed>(opts.seed);
   if (seed) state.seed(seed);
   const tokens = new Set(opts.tokens ?? [DEFAULT_INTERCOM_TOKEN]);
   for (const t of seed?.tokens ?? []) tokens.add(t);

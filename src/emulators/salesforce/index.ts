@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { startServer, type EmulatorRequest, type EmulatorResponse, type Route } from '../shared/server.js';
 import type { Emulator, EmulatorStartOptions } from '../shared/types.js';
+import { readSeed } from '../shared/seed.js';
 import { Bulk2 } from './salesforce-bulk2.js';
 import { normalizeId } from './salesforce-ids.js';
 import { jsonBody, notFound, sfError, versionOf } from './salesforce-http.js';
@@ -62,7 +62,7 @@ export async function start(opts: SalesforceStartOptions = {}): Promise<Emulator
   const state = new SalesforceState({ users: opts.users, clients: opts.clients, dailyApiLimit: opts.dailyApiLimit });
   if (opts.seed) {
     if (!/\.json$/i.test(opts.seed)) throw new Error(`salesforce emulator: seed must be a JSON file ({ "Account": [...] }), got ${opts.seed}`);
-    state.seed(JSON.parse(await readFile(opts.seed, 'utf8')) as SeedFile);
+    state.seed(await readSeed<SeedFile>(opts.seed));
   }
   if (opts.seedData) state.seed(opts.seedData as SeedFile);
   const bulk = new Bulk2(state);

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { startServer, json, type EmulatorRequest, type EmulatorResponse, type Route } from '../shared/server.js';
 import type { Emulator, EmulatorStartOptions } from '../shared/types.js';
+import { readSeed } from '../shared/seed.js';
 import { SnowflakeEngine, type Binding, type SessionContext, type SfResult } from './snowflake-engine.js';
 import { SfSqlError } from './snowflake-types.js';
 
@@ -170,7 +170,7 @@ export interface SnowflakeEmulator extends Emulator<SnowflakeState> {}
 export async function start(opts: SnowflakeStartOptions = {}): Promise<SnowflakeEmulator> {
   let seed: SnowflakeSeed = {};
   if (opts.seedData !== undefined) seed = opts.seedData as SnowflakeSeed;
-  else if (opts.seed) seed = JSON.parse(await readFile(opts.seed, 'utf8')) as SnowflakeSeed;
+  else if (opts.seed) seed = await readSeed<SnowflakeSeed>(opts.seed);
   const state = new SnowflakeState(seed);
   if (opts.sessionTtlSeconds !== undefined) state.sessionTtlSeconds = opts.sessionTtlSeconds;
   if (opts.masterTtlSeconds !== undefined) state.masterTtlSeconds = opts.masterTtlSeconds;
