@@ -70,39 +70,59 @@ export interface Postings {
 }
 
 /**
- * Several string → account positions maps in one Map: each stored value is `position * 4 + tag`. The
- * maps it replaces share most keys (a company `Acme` at acme.com has the name key and the domain label
- * `acme`; a parent's website is its child's extra domain), so one entry serves several of them, and a
- * host needs one lookup to know whether it is any account's domain.
+ * Several string → account positions maps in one Map: each stored value is `position * 16 + tags`, the tags
+ * a bit mask (bit `1 << tag`). The maps it replaces share most keys (a company `Acme` at acme.com has the
+ * name key and the domain label `acme`; a parent's website is its child's extra domain), so one entry
+ * serves several of them, and a host needs one lookup to know whether it is any account's domain. One
+ * account under one key with several tags stays one number, not an array (the usual name key = label).
+ * Positions must stay below 2^28 (`>>> 4` on the stored value).
  */
 export class TaggedPostings {
   private readonly map = new Map<string, number | number[]>();
+  // The last lookup: a signal asks about the same key several times in a row (is this host a known domain,
+  // then whose website it is, then whose extra domain), and a probe into a million-entry Map is a cache miss.
+  private lastKey: string | undefined;
+  private lastValue: number | number[] | undefined;
+  private lookup(key: string): number | number[] | undefined {
+    if (key === this.lastKey) return this.lastValue;
+    const v = this.map.get(key);
+    this.lastKey = key;
+    this.lastValue = v;
+    return v;
+  }
   add(key: string, idx: number, tag: number): void {
-    const v = idx * 4 + tag;
+    this.addMask(key, idx, 1 << tag);
+  }
+  /** Adds the account under every tag of `mask` with one lookup. */
+  addMask(key: string, idx: number, mask: number): void {
+    this.lastKey = undefined;
     const cur = this.map.get(key);
-    if (cur === undefined) this.map.set(key, v);
+    if (cur === undefined) this.map.set(key, idx * 16 + mask);
     else if (typeof cur === 'number') {
-      if (cur !== v) this.map.set(key, [cur, v]);
+      if (cur >>> 4 !== idx) this.map.set(key, [cur, idx * 16 + mask]);
+      else if ((cur & mask) !== mask) this.map.set(key, cur + (mask & ~cur));
     } else {
-      // Positions arrive in increasing order, so a repeat can only be among the last position's entries.
-      for (let i = cur.length - 1; i >= 0 && cur[i]! >> 2 === idx; i--) if (cur[i] === v) return;
-      cur.push(v);
+      // Positions arrive in increasing order, so a repeat can only be the last entry.
+      const last = cur[cur.length - 1]!;
+      if (last >>> 4 !== idx) cur.push(idx * 16 + mask);
+      else if ((last & mask) !== mask) cur[cur.length - 1] = last + (mask & ~last);
     }
   }
   get(key: string, tag: number): readonly number[] {
-    const cur = this.map.get(key);
+    const cur = this.lookup(key);
     if (cur === undefined) return EMPTY;
-    if (typeof cur === 'number') return (cur & 3) === tag ? [cur >> 2] : EMPTY;
+    const bit = 1 << tag;
+    if (typeof cur === 'number') return (cur & bit) !== 0 ? [cur >>> 4] : EMPTY;
     const out: number[] = [];
-    for (const v of cur) if ((v & 3) === tag) out.push(v >> 2);
+    for (const v of cur) if ((v & bit) !== 0) out.push(v >>> 4);
     return out;
   }
   /** True when the key has an entry with one of the tags in `mask` (bit `1 << tag`). */
   hasAny(key: string, mask: number): boolean {
-    const cur = this.map.get(key);
+    const cur = this.lookup(key);
     if (cur === undefined) return false;
-    if (typeof cur === 'number') return ((1 << (cur & 3)) & mask) !== 0;
-    for (const v of cur) if (((1 << (v & 3)) & mask) !== 0) return true;
+    if (typeof cur === 'number') return (cur & mask) !== 0;
+    for (const v of cur) if ((v & mask) !== 0) return true;
     return false;
   }
   /** The postings of one tag, as a map of their own. */
@@ -244,7 +264,6 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     if (site) {
       if (site.sharedHost) index.sharedHostDomains.set(site.domain, site);
       domainPostings.add(site.domain, idx, WEBSITE);
-      namePostings.add(site.label, idx, LABEL);
     }
     for (const d of r.domains ?? []) {
       for (const h of websiteDomains(d)) {
@@ -261,13 +280,18 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     if (duns) index.duns.add(duns, idx);
     const nn = normalizeCompanyName(r.name);
-    // `Acme Inc` at acme.com: keep one string `acme` alive (the label's, a map key already), not two.
-    if (site && nn.key === site.label) nn.key = site.label;
-    if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key);
+    // `Acme Inc` at acme.com: keep one string `acme` alive (the label's, a map key already), not two, and
+    // add its name key and label with one lookup.
+    let labelBit = 0;
+    if (site) {
+      if (nn.key === site.label && nn.key !== '') (nn.key = site.label), (labelBit = 1 << LABEL);
+      else namePostings.add(site.label, idx, LABEL);
+    }
+    if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key, labelBit);
     else {
       const aliases = r.aliases.map((a) => normalizeCompanyName(a));
       const generic = nn.core !== nn.key || aliases.some((a) => a.core !== a.key);
-      addName(index, nn, idx, false, generic);
+      addName(index, nn, idx, false, generic, labelBit);
       for (const a of aliases) addName(index, a, idx, true, generic);
     }
   }
@@ -275,10 +299,10 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   return index;
 }
 
-function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: boolean, generic: boolean): void {
+function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: boolean, generic: boolean, labelBit = 0): void {
   const key = nn.key;
   if (key === '') return;
-  index.namePostings.add(key, idx, NAME);
+  index.namePostings.addMask(key, idx, (1 << NAME) | labelBit);
   if (generic) {
     index.hasGenericName[idx] = 1;
     index.namePostings.add(nn.core, idx, CORE);
