@@ -1,4 +1,6 @@
 import jsforce from 'jsforce';
+import { QueryJobV2 } from 'jsforce/lib/api/bulk2.js';
+import { HttpApi } from 'jsforce/lib/http-api.js';
 import { AuthError, FatalError, PartnersyncError, RetriableError } from '../../errors.js';
 import { redact } from '../../config/secrets.js';
 import { isNetworkError, withRetry } from '../shared/http.js';
@@ -123,27 +125,46 @@ export async function connectSalesforce(config: SalesforceConfig, retry: Salesfo
     },
     async *bulkQuery(soql, opts = {}) {
       const chunk = opts.chunkSize ?? 2000;
-      // The job is created and polled inside jsforce; a failure before the first row can be retried whole.
-      const stream = await call('Bulk API 2.0 query', () =>
-        conn.bulk2.query(soql, { scanAll: Boolean(opts.all), pollInterval: retry.bulkPollIntervalMs ?? 2000, pollTimeout: config.bulkPollTimeoutMs }),
-      );
-      let buf: SfRecord[] = [];
-      try {
-        for await (const rec of stream as AsyncIterable<SfRecord>) {
-          buf.push(rec);
-          if (buf.length >= chunk) {
-            yield buf;
-            buf = [];
-          }
+      // Not conn.bulk2.query(): it pipes every result page into one CSV parser, so each further page's
+      // header line comes out as a record and, once pages outgrow the stream buffers, their bytes
+      // interleave mid-line. jsforce creates and polls the job (a failure there retries it whole);
+      // the pages are read here one at a time, following Sforce-Locator.
+      const job = await call('Bulk API 2.0 query', async () => {
+        const j = new QueryJobV2(conn, {
+          bodyParams: { query: soql, operation: opts.all ? 'queryAll' : 'query' },
+          pollingOptions: { pollInterval: retry.bulkPollIntervalMs ?? 2000, pollTimeout: config.bulkPollTimeoutMs },
+        });
+        await j.open();
+        try {
+          await j.poll();
+        } catch (e) {
+          j.delete().catch(() => undefined);
+          throw e;
         }
-      } catch (e) {
-        throw mapSalesforceError(e, 'Bulk API 2.0 query results');
-      }
-      if (buf.length) yield buf;
+        return j;
+      }, opts.signal);
+      let locator: string | undefined;
+      do {
+        const page = await call('Bulk API 2.0 query results', () => bulkResultsPage(conn, job.id, locator), opts.signal);
+        locator = page.locator;
+        for (let i = 0; i < page.records.length; i += chunk) yield page.records.slice(i, i + chunk);
+      } while (locator);
     },
     async identity() {
       const id = await call('identity', () => conn.identity());
       return { organizationId: id.organization_id, username: id.username };
     },
   };
+}
+
+/** One page of a Bulk API 2.0 query job's results, and the locator of the next page (none after the last). */
+async function bulkResultsPage(conn: jsforce.Connection, jobId: string, locator: string | undefined): Promise<{ records: SfRecord[]; locator?: string }> {
+  const api = new HttpApi(conn, {});
+  let next: string | undefined;
+  api.on('response', (res: { headers: Record<string, string | undefined> }) => (next = res.headers['sforce-locator']));
+  const url = `${conn.instanceUrl}/services/data/v${conn.version}/jobs/query/${jobId}/results${locator ? `?locator=${encodeURIComponent(locator)}` : ''}`;
+  const body = await api.request<unknown>({ method: 'GET', url, headers: { Accept: 'text/csv' } });
+  // jsforce returns the raw text when a CSV body does not parse.
+  if (!Array.isArray(body)) throw new FatalError('Salesforce: Bulk API 2.0 query results are not CSV');
+  return { records: body as SfRecord[], locator: next && next !== 'null' ? next : undefined };
 }
