@@ -12,7 +12,8 @@ import type { SalesforceConfig } from './config.js';
  *   land with an older stamp than rows already read; re-reading is an upsert), so changed rows
  *   come back as records and deleted ones (IsDeleted = true) as tombstones.
  * - When a COUNT() of the same WHERE is above `bulkThreshold`, the rows come from a Bulk API 2.0
- *   query job instead (one checkpoint at the end: a bulk job cannot resume halfway).
+ *   query job instead (one checkpoint at the end: a bulk job cannot resume halfway; a first read cut
+ *   short after the extract loop committed part of it leaves `{ staged }`, so the next read sees deletions).
  * State is `{ since }` (ISO timestamp); its key includes the field list, so adding a field re-reads
  * everything once and no row lacks it.
  */
@@ -50,6 +51,8 @@ export interface SalesforceState {
   since?: string;
   /** Largest Id read at exactly `since`: without an overlap window, a resume continues right after it. */
   lastId?: string;
+  /** A first read that may have committed rows before its end: the read after it is not a first read. */
+  staged?: true;
 }
 
 /** `2024-01-05T00:00:00.000+0000` (REST) or `…Z` (Bulk CSV) → epoch ms. */
@@ -136,7 +139,7 @@ export class SalesforceSource implements Source {
       if (from !== undefined) where = ` WHERE SystemModstamp >= ${soqlDateTime(from)}`;
     }
     // Tombstones only matter once rows are staged: a first read asks for live rows only.
-    const all = state.since !== undefined;
+    const all = state.since !== undefined || state.staged === true;
 
     let maxStamp = saved;
     let lastId = state.lastId;
@@ -159,6 +162,10 @@ export class SalesforceSource implements Source {
 
     const total = await client.count(`SELECT COUNT() FROM ${def.object}${where}`, { all });
     if (total > this.config.bulkThreshold) {
+      // The extract loop commits a long checkpoint-less job in parts (bounded memory). If this first
+      // read is cut short after such a part, the next one must ask for tombstones too, or a row
+      // deleted in between stays live in staging.
+      if (!all) yield { type: 'checkpoint', state: { staged: true } satisfies SalesforceState };
       const types = new Map(described.map((f) => [f.name.toLowerCase(), f.type]));
       for await (const chunk of client.bulkQuery(`SELECT ${fields.join(', ')} FROM ${def.object}${where}`, { all, signal: opts.signal })) {
         yield* emit(chunk.map((r) => fromBulkCsv(r, types)));
