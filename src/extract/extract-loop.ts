@@ -1,13 +1,12 @@
 import type { ReadMessage, Source, StreamDescriptor } from '../connectors/types.js';
 import { InterruptedError } from '../errors.js';
 import { nowIso, type Staging } from '../staging/db.js';
-import crypto from 'node:crypto';
 import { rawColumnName, rawTableName, rawValue, recordKey } from '../staging/raw-tables.js';
 import type { Reject } from '../staging/rejects.js';
 import type { RunLog } from '../staging/runs.js';
 import { getState, resetState, type StateKey } from '../staging/state.js';
 import type { Progress } from '../ui/output.js';
-import { createRawWriter, type BatchToCommit, type PreparedRow, type RawWriter } from './raw-writer.js';
+import { createRawWriter, type BatchCounts, type BatchToCommit, type PreparedRow, type RawWriter } from './raw-writer.js';
 
 /** Counts of one stream's extract; they go into the run log under `extract.<connection>.<stream>`. */
 export interface StreamCounts {
@@ -112,6 +111,23 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   let rejects: Reject[] = [];
   let buffered = 0;
 
+  // One batch may be committing while the next is read (the SQLite writer thread or a Postgres
+  // server works in parallel). Batches still commit in order, each with its own checkpoint, so what
+  // is durable is always a prefix of the stream: the crash guarantees are those of one batch at a time.
+  let inFlight: Promise<BatchCounts> | undefined;
+  const settle = async () => {
+    if (!inFlight) return;
+    const p = inFlight;
+    inFlight = undefined;
+    const c = await p;
+    counts.inserted += c.inserted;
+    counts.updated += c.updated;
+    counts.unchanged += c.unchanged;
+    counts.deleted += c.deleted;
+    counts.batches++;
+    opts.progress?.update(`${stream.name}: ${counts.records.toLocaleString('en-US')} records, ${counts.rejected} rejected`);
+  };
+
   const flush = async (checkpoint: { value: unknown } | undefined) => {
     if (buffered === 0 && !checkpoint && !clearPending) return;
     const batch: BatchToCommit = {
@@ -124,18 +140,15 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
       runId: run.id,
       extractedAt: nowIso(),
     };
-    const c = await writer.commit(batch);
+    await settle();
+    inFlight = writer.commit(batch);
+    // Handled by settle(); without this a failure surfacing before then would count as unhandled.
+    inFlight.catch(() => undefined);
     clearPending = false;
-    counts.inserted += c.inserted;
-    counts.updated += c.updated;
-    counts.unchanged += c.unchanged;
-    counts.deleted += c.deleted;
-    counts.batches++;
     records = new Map();
     deletes = new Map();
     rejects = [];
     buffered = 0;
-    opts.progress?.update(`${stream.name}: ${counts.records.toLocaleString('en-US')} records, ${counts.rejected} rejected`);
   };
 
   const iterator = source.read(stream, { state, since: opts.since, signal: opts.signal })[Symbol.asyncIterator]();
@@ -164,7 +177,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
           rejects.push({ runId: run.id, step: 'extract', source: sourceName, kind: 'invalid', code: 'MISSING_KEY', reason: `primary key (${stream.primaryKey.join(', ')}) is empty`, record: m.record });
           counts.rejected++;
         } else {
-          records.set(key, { key, hash: rowHash(row), row });
+          records.set(key, { key, row });
           deletes.delete(key);
           counts.records++;
         }
@@ -173,7 +186,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
         const key = recordKey(m.key, stream.primaryKey);
         if (key !== undefined) {
           records.delete(key);
-          deletes.set(key, { key, hash: 'tombstone', row: toRow(m.key) });
+          deletes.set(key, { key, row: toRow(m.key) });
         }
         buffered++;
       } else if (m.type === 'reject') {
@@ -200,8 +213,12 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
       }
     }
     if (!stopped) await flush(checkpoint);
+    await settle();
   } finally {
+    // On an error, wait for the batch in flight (its failure, if any, is secondary to this one).
+    await inFlight?.catch(() => undefined);
     if (stopped) await iterator.return?.(undefined);
+    if (!opts.writer) await writer.close();
   }
 
   const result: StreamResult = {
@@ -218,29 +235,4 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   return result;
 }
 
-const sortedKeys = new Map<string, string[]>();
-
-/**
- * Content hash of a raw row for change detection (not security): sha1 over the columns in name
- * order, each written as name, length and value so no two different rows share an input; 32 hex
- * chars. The column order is worked out once per column set, so a reordered header hashes the same.
- *
- * @example
- *   rowHash({ id: '1', name: 'Acme' }) === rowHash({ name: 'Acme', id: '1' }) // true
- */
-export function rowHash(row: Record<string, string | null>): string {
-  let sig = '';
-  for (const k in row) sig += `${k}\u0000`;
-  let sorted = sortedKeys.get(sig);
-  if (!sorted) {
-    sorted = Object.keys(row).sort();
-    if (sortedKeys.size < 1000) sortedKeys.set(sig, sorted);
-  }
-  let input = '';
-  for (let i = 0; i < sorted.length; i++) {
-    const k = sorted[i]!;
-    const v = row[k];
-    input += v === null || v === undefined ? `\u0001${k}\u0000` : `\u0002${k}\u0000${v.length}:${v}`;
-  }
-  return crypto.hash('sha1', input, 'hex').slice(0, 32);
-}
+export { rowHash } from './row-hash.js';

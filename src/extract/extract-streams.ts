@@ -65,28 +65,32 @@ export async function extractStreams(opts: ExtractStreamsOptions): Promise<Extra
     const selected = selectStreams(opts.connection, available, opts.streams);
     const writer = createRawWriter(opts.staging);
     const results: StreamResult[] = [];
-    for (const stream of selected) {
-      const progress = opts.out?.progress(`extract ${opts.connection}/${stream.name}`);
-      try {
-        const r = await extractStream({
-          staging: opts.staging,
-          run: opts.run,
-          connection: opts.connection,
-          source,
-          stream,
-          fullRefresh: opts.fullRefresh,
-          since: opts.since,
-          signal: opts.signal,
-          progress,
-          batchSize: opts.batchSize,
-          writer,
-        });
-        results.push(r);
-        progress?.succeed(describe(r));
-      } catch (err) {
-        progress?.fail(`extract ${opts.connection}/${stream.name}: ${(err as Error).message}`);
-        throw err;
+    try {
+      for (const stream of selected) {
+        const progress = opts.out?.progress(`extract ${opts.connection}/${stream.name}`);
+        try {
+          const r = await extractStream({
+            staging: opts.staging,
+            run: opts.run,
+            connection: opts.connection,
+            source,
+            stream,
+            fullRefresh: opts.fullRefresh,
+            since: opts.since,
+            signal: opts.signal,
+            progress,
+            batchSize: opts.batchSize,
+            writer,
+          });
+          results.push(r);
+          progress?.succeed(describe(r));
+        } catch (err) {
+          progress?.fail(`extract ${opts.connection}/${stream.name}: ${(err as Error).message}`);
+          throw err;
+        }
       }
+    } finally {
+      await writer.close();
     }
     const overLimit = results.filter((r) => r.rejectRate > maxRejectRate).map((r) => r.stream);
     const summary: ExtractSummary = { connection: opts.connection, streams: results, overLimit, maxRejectRate };

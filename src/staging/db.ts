@@ -21,6 +21,8 @@ export interface Staging {
   dialect: Dialect;
   /** The URL with any password redacted, for messages. */
   displayUrl: string;
+  /** SQLite only: the database file (absolute), or ':memory:'. */
+  file?: string;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function openStaging(url: string, opts: OpenStagingOptions = {}): P
     db,
     dialect: parsed.dialect,
     displayUrl: redact(url),
+    file: parsed.file,
     close: () => db.destroy(),
   };
   if (opts.migrate !== false) {

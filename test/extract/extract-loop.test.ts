@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { extract } from '../../src/commands/extract.js';
 import type { ReadMessage, Source, StreamDescriptor } from '../../src/connectors/types.js';
 import { InterruptedError, RejectsOverLimitError } from '../../src/errors.js';
-import { extractStream } from '../../src/extract/extract-loop.js';
+import { extractStream as extractLoop, type ExtractStreamOptions } from '../../src/extract/extract-loop.js';
+import { createRawWriter, type RawWriter } from '../../src/extract/raw-writer.js';
 import { extractStreams } from '../../src/extract/extract-streams.js';
 import { CsvConfig } from '../../src/connectors/csv/config.js';
 import { openStaging } from '../../src/staging/db.js';
@@ -41,10 +42,28 @@ function memorySource(rows: () => Array<Record<string, unknown>>, opts: { every?
 }
 const items = (n: number, tag = 'v1') => Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `item ${i + 1}`, tag }));
 
-for (const kind of ['sqlite', 'postgres'] as const) {
+// The writer thread runs compiled code (dist/, built by test/global-setup.ts); `sqlite` runs the same
+// SqliteBatchStore in-process on the knex connection.
+const threadUrl = new URL('../../dist/extract/sqlite-writer-thread.js', import.meta.url);
+const writerKind = { sqlite: 'in-process', 'sqlite-thread': 'thread', postgres: 'knex' } as const;
+
+for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
   describe(`extract loop on ${kind} staging`, () => {
-    const sc = stagingCase(kind, 'loop');
+    const sc = stagingCase(kind === 'postgres' ? 'postgres' : 'sqlite', 'loop');
     cleanups.push(sc.cleanup);
+    const writerFor = (o: ExtractStreamOptions): RawWriter => {
+      const w = createRawWriter(o.staging, kind === 'sqlite-thread' ? { threadUrl } : { thread: 'never' });
+      expect(w.kind).toBe(writerKind[kind]);
+      return w;
+    };
+    const extractStream = async (o: ExtractStreamOptions) => {
+      const writer = writerFor(o);
+      try {
+        return await extractLoop({ ...o, writer });
+      } finally {
+        await writer.close();
+      }
+    };
 
     it('stages records with bookkeeping columns, rewrites only changed ones, and saves state with them', async () => {
       const staging = await sc.open();
@@ -148,6 +167,31 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         await staging.close();
       }
     });
+
+    if (kind !== 'postgres') {
+      it('a batch that fails in staging commits nothing of itself or after it, and surfaces SQLite\'s error', async () => {
+        const staging = await sc.open();
+        try {
+          const stream = { name: 'items', primaryKey: ['id'] };
+          await extractStream({ staging, run: await startRun(staging), connection: 'boom', source: memorySource(() => items(5), { every: 5 }), stream, batchSize: 5 });
+          await staging.db.raw("CREATE TRIGGER boom BEFORE INSERT ON raw_boom__items WHEN NEW.name = 'item 17' BEGIN SELECT RAISE(ABORT, 'item 17 refused'); END");
+          const params = { second: true };
+          const err = await extractStream({ staging, run: await startRun(staging), connection: 'boom', source: memorySource(() => items(30), { every: 5 }), stream: { ...stream, params }, batchSize: 5 }).catch((e) => e);
+          expect(err).toBeInstanceOf(Error);
+          expect(err.message).toContain('item 17 refused');
+          expect(err.code).toBe('SQLITE_CONSTRAINT_TRIGGER');
+          // The batch of rows 16–20 failed; the one after it (read while it was committing) never started.
+          expect((await rawRows(staging, 'raw_boom__items')).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(items(15).map((r) => r.id));
+          expect(await getState(staging, { connection: 'boom', stream: 'items', params })).toEqual({ next: 15 });
+          await staging.db.raw('DROP TRIGGER boom');
+          const r = await extractStream({ staging, run: await startRun(staging), connection: 'boom', source: memorySource(() => items(30), { every: 5 }), stream: { ...stream, params }, batchSize: 5 });
+          expect(r).toMatchObject({ records: 15, inserted: 15 });
+          expect((await rawRows(staging, 'raw_boom__items')).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(items(30).map((r) => r.id));
+        } finally {
+          await staging.close();
+        }
+      });
+    }
 
     it('extracts CSV streams by connection config; an unchanged file is skipped, a changed one re-read', async () => {
       const staging = await sc.open();

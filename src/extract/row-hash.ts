@@ -1,0 +1,49 @@
+import crypto from 'node:crypto';
+
+const sortedOrders = new Map<string, number[]>();
+
+/**
+ * The order in which `hashValues` visits columns: by name, so a reordered header hashes the same.
+ * Worked out once per column set.
+ */
+function orderOf(cols: readonly string[]): number[] {
+  const sig = cols.join('\u0000');
+  let order = sortedOrders.get(sig);
+  if (!order) {
+    order = cols.map((_, i) => i).sort((a, b) => (cols[a]! < cols[b]! ? -1 : cols[a]! > cols[b]! ? 1 : 0));
+    if (sortedOrders.size < 1000) sortedOrders.set(sig, order);
+  }
+  return order;
+}
+
+/**
+ * Content hash of one raw row for change detection (not security): sha1 over the columns in name
+ * order, each written as name, length and value so no two different rows share an input; 32 hex
+ * chars. `values[offset + i]` is the value of `cols[i]`, so a writer can hash rows straight out of
+ * a flat array without building an object per row.
+ *
+ * The input format is what staged `_hash` values were computed with: changing it would make every
+ * staged row look changed on the next extract.
+ */
+export function hashValues(cols: readonly string[], values: readonly (string | null | undefined)[], offset = 0): string {
+  const order = orderOf(cols);
+  let input = '';
+  for (let i = 0; i < order.length; i++) {
+    const c = order[i]!;
+    const k = cols[c]!;
+    const v = values[offset + c];
+    input += v === null || v === undefined ? `\u0001${k}\u0000` : `\u0002${k}\u0000${v.length}:${v}`;
+  }
+  return crypto.hash('sha1', input, 'hex').slice(0, 32);
+}
+
+/**
+ * `hashValues` of a row object.
+ *
+ * @example
+ *   rowHash({ id: '1', name: 'Acme' }) === rowHash({ name: 'Acme', id: '1' }) // true
+ */
+export function rowHash(row: Record<string, string | null>): string {
+  const cols = Object.keys(row);
+  return hashValues(cols, cols.map((c) => row[c]));
+}

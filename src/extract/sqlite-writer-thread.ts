@@ -1,0 +1,35 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { SqliteBatchStore, type SqliteConnection, type WireBatch } from './sqlite-batch-store.js';
+
+/**
+ * The writer thread of SQLite staging (see ThreadedSqliteWriter in raw-writer.ts): its own
+ * connection to the staging file, batches committed strictly in the order they arrive, one reply per
+ * batch. Parsing and writing then use both cores: while this thread writes batch N, the main thread
+ * reads batch N+1.
+ */
+const { file } = workerData as { file: string };
+const db = new Database(file);
+// The same settings as the knex pool's connection (src/staging/db.ts).
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma('busy_timeout = 10000');
+db.pragma('foreign_keys = ON');
+// A 4 MiB page cache, not the in-process writer's 16: this thread is not the bottleneck (reading and
+// parsing on the main thread take longer than writing), so the memory buys no wall time here.
+const store = new SqliteBatchStore(db as unknown as SqliteConnection, 4096);
+
+parentPort!.on('message', (msg: { id: number; batch?: WireBatch; close?: true }) => {
+  if (msg.close) {
+    db.close();
+    parentPort!.postMessage({ id: msg.id, closed: true });
+    parentPort!.close();
+    return;
+  }
+  try {
+    parentPort!.postMessage({ id: msg.id, counts: store.commit(msg.batch!) });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    parentPort!.postMessage({ id: msg.id, error: { name: e.name, message: e.message, code: e.code, stack: e.stack } });
+  }
+});
