@@ -6,7 +6,7 @@ const sortedOrders = new Map<string, number[]>();
  * The order in which `hashValues` visits columns: by name, so a reordered header hashes the same.
  * Worked out once per column set.
  */
-function orderOf(cols: readonly string[]): number[] {
+export function hashOrder(cols: readonly string[]): number[] {
   const sig = cols.join('\u0000');
   let order = sortedOrders.get(sig);
   if (!order) {
@@ -20,13 +20,13 @@ function orderOf(cols: readonly string[]): number[] {
  * Content hash of one raw row for change detection (not security): sha1 over the columns in name
  * order, each written as name, length and value so no two different rows share an input; 32 hex
  * chars. `values[offset + i]` is the value of `cols[i]`, so a writer can hash rows straight out of
- * a flat array without building an object per row.
+ * a flat array without building an object per row; `order` is `hashOrder(cols)`, passed in when
+ * many rows share the columns.
  *
  * The input format is what staged `_hash` values were computed with: changing it would make every
  * staged row look changed on the next extract.
  */
-export function hashValues(cols: readonly string[], values: readonly (string | null | undefined)[], offset = 0): string {
-  const order = orderOf(cols);
+export function hashValues(cols: readonly string[], values: readonly (string | null | undefined)[], offset = 0, order = hashOrder(cols)): string {
   let input = '';
   for (let i = 0; i < order.length; i++) {
     const c = order[i]!;

@@ -1,5 +1,5 @@
 import { RAW_META_COLUMNS } from '../staging/raw-tables.js';
-import { hashValues } from './row-hash.js';
+import { hashOrder, hashValues } from './row-hash.js';
 
 /**
  * One batch for SQLite staging as plain data (strings, numbers, arrays), so it can be handed to the
@@ -123,8 +123,9 @@ export class SqliteBatchStore {
       if (batch.clearFirst) this.conn.prepare(`DELETE FROM ${t}`).run();
       const hashes = batch.groups.map((g) => {
         const w = g.cols.length;
+        const order = hashOrder(g.cols);
         const h = new Array<string>(g.keys.length);
-        for (let i = 0; i < g.keys.length; i++) h[i] = hashValues(g.cols, g.values, i * w);
+        for (let i = 0; i < g.keys.length; i++) h[i] = hashValues(g.cols, g.values, i * w, order);
         return h;
       });
       // Optimistic path while a table only receives new keys (a first extract, a backfill): plain
