@@ -88,16 +88,21 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     if (c === undefined) names.set(k, (c = rawColumnName(k)));
     return c;
   };
+  // Names of the last record that was already a raw row, in order: a name equal to the one at its
+  // position there is known to be normalised without a lookup.
+  const readyNames: string[] = [];
   const toRow = (record: Record<string, unknown>): Record<string, string | null> => {
     // Records that are already raw rows (normalised names, text or null values: every CSV record)
     // are used as they are: no second object per row.
     let ready = true;
+    let i = 0;
     for (const k in record) {
       const v = record[k];
-      if (columnOf(k) !== k || (v !== null && typeof v !== 'string')) {
+      if ((v !== null && typeof v !== 'string') || (readyNames[i] !== k && columnOf(k) !== k)) {
         ready = false;
         break;
       }
+      readyNames[i++] = k;
     }
     if (ready) return record as Record<string, string | null>;
     const row: Record<string, string | null> = {};

@@ -81,15 +81,26 @@ function stateRow(batch: BatchToCommit): Record<string, unknown> | undefined {
 /** A batch as plain data for SqliteBatchStore; the bookkeeping SQL is compiled by knex so it stays in one dialect-aware place. */
 function toWire(db: Knex, batch: BatchToCommit): WireBatch {
   const groups = new Map<string, WireGroup>();
-  let lastSig = '';
   let last: WireGroup | undefined;
   for (const r of batch.records.values()) {
-    let sig = '';
-    for (const c in r.row) sig += `${c}\u0000`;
-    if (sig !== lastSig || !last) {
-      lastSig = sig;
-      last = groups.get(sig);
-      if (!last) groups.set(sig, (last = { cols: Object.keys(r.row), keys: [], values: [] }));
+    // Most rows have the last row's columns: compare name by name, no signature string per row.
+    let same = last !== undefined;
+    if (same) {
+      let i = 0;
+      for (const c in r.row) {
+        if (last!.cols[i++] !== c) {
+          same = false;
+          break;
+        }
+      }
+      same &&= i === last!.cols.length;
+    }
+    if (!same || last === undefined) {
+      const cols = Object.keys(r.row);
+      const sig = cols.join('\u0000');
+      let g = groups.get(sig);
+      if (!g) groups.set(sig, (g = { cols, keys: [], values: [] }));
+      last = g;
     }
     last.keys.push(r.key);
     const cols = last.cols;

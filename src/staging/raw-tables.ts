@@ -42,6 +42,12 @@ export function rawValue(v: unknown): string | null {
 }
 
 export function recordKey(record: Record<string, unknown>, primaryKey: string[]): string | undefined {
+  if (primaryKey.length === 1) {
+    // The common case, without the arrays below (this runs once per extracted record).
+    const k = primaryKey[0]!;
+    const v = rawValue(record[k] ?? record[rawColumnName(k)]);
+    return v === null || v === '' ? undefined : v;
+  }
   const parts = primaryKey.map((k) => rawValue(record[k] ?? record[rawColumnName(k)]));
   if (parts.some((p) => p === null || p === '')) return undefined;
   return parts.length === 1 ? parts[0]! : JSON.stringify(parts);

@@ -72,6 +72,47 @@ describe('csv source: bad input becomes rejects with file:line and a reason', ()
     ]);
   });
 
+  it('across many read chunks, non-ASCII rows are decoded or rejected wherever they fall and lines stay exact', async () => {
+    // ~1 MB: several 256 KiB chunks. ASCII-only chunks skip per-field decoding, so put UTF-8,
+    // broken UTF-8 and multi-line fields in different chunks, including right after ASCII runs.
+    const parts: Buffer[] = [Buffer.from('id,name\n')];
+    const expected = new Map<string, string>();
+    const rejects: string[] = [];
+    let line = 1;
+    for (let i = 1; i <= 30_000; i++) {
+      let row: Buffer;
+      if (i % 7919 === 0) {
+        row = Buffer.concat([Buffer.from(`${i},Bad`), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]);
+        rejects.push(`in.csv:${line + 1}`);
+      } else if (i % 4999 === 0) {
+        row = Buffer.from(`${i},Zürich Æ ${i}\n`);
+        expected.set(String(i), `Zürich Æ ${i}`);
+      } else if (i % 6007 === 0) {
+        row = Buffer.from(`${i},"two\nlines ${i}"\n`);
+        expected.set(String(i), `two\nlines ${i}`);
+      } else {
+        row = Buffer.from(`${i},Company number ${i} of many\n`);
+        expected.set(String(i), `Company number ${i} of many`);
+      }
+      parts.push(row);
+      line += row.toString('latin1').split('\n').length - 1;
+    }
+    const content = Buffer.concat(parts);
+    expect(content.length).toBeGreaterThan(3 * 256 * 1024);
+    const ms = await readAll(fileSource(content, { stream: { primaryKey: ['id'] } }));
+    expect(new Map(recordsOf(ms).map((r) => [r.id as string, r.name]))).toEqual(expected);
+    expect(rejectsOf(ms).map((r) => `${r.location} ${r.code}`)).toEqual(rejects.map((l) => `${l} UNDECODABLE`));
+    // A line-keyed read of the same file: every record's line is where it starts.
+    const byLine = recordsOf(await readAll(fileSource(content, { stream: { columns: { id: 'row_id' } } })));
+    const lineOf = new Map(byLine.map((r) => [r.row_id as string, Number(r.csv_line)]));
+    let at = 1;
+    for (let i = 1; i <= 30_000; i++) {
+      at += 1;
+      if (i % 7919 !== 0) expect(lineOf.get(String(i))).toBe(at);
+      if (i % 7919 !== 0 && i % 4999 !== 0 && i % 6007 === 0) at += 1;
+    }
+  });
+
   it('a record longer than maxRecordBytes is rejected instead of filling memory', async () => {
     const content = `id,name\n1,"${'x'.repeat(5000)}\n2,b\n`;
     const ms = await readAll(fileSource(content, { extra: { maxRecordBytes: 1024 } }));

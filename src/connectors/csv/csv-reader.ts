@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import { parse } from 'csv-parse';
 import iconv from 'iconv-lite';
@@ -123,11 +123,24 @@ interface CsvParseApi {
   };
 }
 
+/** `readCsvBatches` one event at a time (the header row, tests). */
 export async function* readCsv(opts: CsvReadOptions): AsyncGenerator<CsvEvent> {
+  for await (const batch of readCsvBatches(opts)) yield* batch;
+}
+
+/**
+ * The file's events a chunk at a time: one await per 256 KiB chunk rather than one per row, which at
+ * a million rows is most of what reading costs besides csv-parse itself.
+ */
+export async function* readCsvBatches(opts: CsvReadOptions): AsyncGenerator<CsvEvent[]> {
   let offset = opts.offset;
   let line = opts.line;
+  const decode = opts.encoding !== 'latin1';
   for (;;) {
-    const pending: Array<{ rec: string[]; bytes: number; lines: number }> = [];
+    // Per record csv-parse pushed: its fields, and bytes/lines consumed when it was pushed.
+    const recs: string[][] = [];
+    const ends: number[] = [];
+    const lineCounts: number[] = [];
     let failure: { index: number; code: string; message: string } | undefined;
     const parser = parse({
       delimiter: opts.delimiter,
@@ -140,62 +153,80 @@ export async function* readCsv(opts: CsvReadOptions): AsyncGenerator<CsvEvent> {
       skip_records_with_error: true,
       max_record_size: opts.maxRecordBytes,
       on_skip: (err: Error & { code?: string }) => {
-        failure ??= { index: pending.length, code: err?.code ?? 'CSV_PARSE_ERROR', message: err?.message ?? String(err) };
+        failure ??= { index: recs.length, code: err?.code ?? 'CSV_PARSE_ERROR', message: err?.message ?? String(err) };
       },
     } as unknown as Parameters<typeof parse>[0]) as unknown as CsvParseApi;
     const noop = () => undefined;
     const push = (rec: string[]) => {
-      if (!failure) pending.push({ rec, bytes: parser.api.info.bytes, lines: parser.api.info.lines });
+      if (failure) return;
+      recs.push(rec);
+      ends.push(parser.api.info.bytes);
+      lineCounts.push(parser.api.info.lines);
     };
     // Offsets/lines of the last good record of this parser, relative to where it started.
     let lastBytes = 0;
     let lastLines = 0;
+    // Bytes given to this parser, and the offset after the last chunk that had a byte ≥ 0x80: a
+    // record starting at or after it is pure ASCII and needs no decoding (most files, most rows).
+    let parsed = 0;
+    let asciiFrom = 0;
 
-    function* drain(): Generator<CsvEvent> {
-      const upto = failure ? failure.index : pending.length;
+    const drain = (): CsvEvent[] => {
+      const upto = failure ? failure.index : recs.length;
+      const out: CsvEvent[] = new Array(upto);
       for (let i = 0; i < upto; i++) {
-        const p = pending[i]!;
-        const endLine = line + p.lines;
+        const fields = recs[i]!;
+        const endLine = line + lineCounts[i]!;
+        // A record that ended one line after the previous one has no line breaks inside its fields.
         let inner = 0;
-        const fields = p.rec;
-        for (let f = 0; f < fields.length; f++) {
-          const s = fields[f]!;
-          if (s.includes('\n')) inner += s.split('\n').length - 1;
+        if (lineCounts[i]! - lastLines > 1) {
+          for (let f = 0; f < fields.length; f++) {
+            const s = fields[f]!;
+            if (s.includes('\n')) inner += s.split('\n').length - 1;
+          }
         }
         const startLine = endLine - inner;
-        lastBytes = p.bytes;
-        lastLines = p.lines;
+        const ascii = lastBytes >= asciiFrom;
+        lastBytes = ends[i]!;
+        lastLines = lineCounts[i]!;
         let bad = -1;
-        for (let f = 0; f < fields.length; f++) {
-          const d = decodeField(fields[f]!, opts.encoding);
-          if (d === undefined) {
-            bad = f;
-            break;
+        if (decode && !ascii) {
+          for (let f = 0; f < fields.length; f++) {
+            const d = decodeField(fields[f]!, opts.encoding);
+            if (d === undefined) {
+              bad = f;
+              break;
+            }
+            fields[f] = d;
           }
-          fields[f] = d;
         }
-        if (bad >= 0) {
-          yield {
-            kind: 'bad', line: startLine, end: offset + p.bytes, endLine, code: 'UNDECODABLE',
-            reason: `undecodable bytes in field ${bad + 1}: not valid UTF-8 (for a Latin-1 file, set encoding: latin1)`,
-            raw: fields.join(opts.delimiter).slice(0, 2000),
-          };
-        } else {
-          yield { kind: 'row', fields, line: startLine, end: offset + p.bytes, endLine };
-        }
+        out[i] = bad >= 0
+          ? {
+              kind: 'bad', line: startLine, end: offset + lastBytes, endLine, code: 'UNDECODABLE',
+              reason: `undecodable bytes in field ${bad + 1}: not valid UTF-8 (for a Latin-1 file, set encoding: latin1)`,
+              raw: fields.join(opts.delimiter).slice(0, 2000),
+            }
+          : { kind: 'row', fields, line: startLine, end: offset + lastBytes, endLine };
       }
-      pending.length = 0;
+      recs.length = 0;
+      ends.length = 0;
+      lineCounts.length = 0;
       if (failure) failure.index = 0;
-    }
+      return out;
+    };
 
     for await (const chunk of logicalChunks(opts, offset)) {
+      if (decode && !isAscii(chunk)) asciiFrom = parsed + chunk.length;
+      parsed += chunk.length;
       parser.api.parse(chunk, false, push, noop);
-      yield* drain();
+      const events = drain();
+      if (events.length > 0) yield events;
       if (failure) break;
     }
     if (!failure) {
       parser.api.parse(undefined, true, push, noop);
-      yield* drain();
+      const events = drain();
+      if (events.length > 0) yield events;
     }
     if (!failure) return;
 
@@ -209,7 +240,7 @@ export async function* readCsv(opts: CsvReadOptions): AsyncGenerator<CsvEvent> {
       : (REASONS[failure.code] ?? failure.message);
     offset = scan.next;
     line = badLine;
-    yield { kind: 'bad', line: badLine, end: offset, endLine: line, code, reason, raw: scan.raw };
+    yield [{ kind: 'bad', line: badLine, end: offset, endLine: line, code, reason, raw: scan.raw }];
   }
 }
 

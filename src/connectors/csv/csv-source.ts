@@ -6,7 +6,7 @@ import { rawColumnName } from '../../staging/raw-tables.js';
 import type { ConnectorContext, ReadMessage, ReadOptions, Source, StreamDescriptor } from '../types.js';
 import type { CsvConfig, CsvStream } from './config.js';
 import { addCrossbeamRefs, crossbeamColumnMap, crossbeamKey } from './crossbeam-layout.js';
-import { detectEncoding, readCsv, type CsvReadOptions } from './csv-reader.js';
+import { detectEncoding, readCsv, readCsvBatches, type CsvReadOptions } from './csv-reader.js';
 
 /**
  * CSV files as streams. Checkpoint state is the byte offset and line after the last committed row,
@@ -157,40 +157,42 @@ export class CsvSource implements Source {
     let first = !state;
     const cp = (done: boolean): ReadMessage => ({ type: 'checkpoint', state: { v: 1, fingerprint, header, offset, line, done } satisfies CsvState });
 
-    for await (const ev of readCsv(this.readOptions(stream.name, offset, line))) {
-      if (first) {
-        // The header row itself: already read.
-        first = false;
+    for await (const events of readCsvBatches(this.readOptions(stream.name, offset, line))) {
+      for (const ev of events) {
+        if (first) {
+          // The header row itself: already read.
+          first = false;
+          offset = ev.end;
+          line = ev.endLine;
+          continue;
+        }
+        if (ev.kind === 'bad') {
+          yield { type: 'reject', location: `${s.file}:${ev.line}`, reason: ev.reason, code: ev.code, raw: ev.raw };
+        } else if (ev.fields.length !== names.length) {
+          yield {
+            type: 'reject',
+            location: `${s.file}:${ev.line}`,
+            code: 'RAGGED_ROW',
+            reason: `expected ${names.length} fields, found ${ev.fields.length}`,
+            raw: ev.fields.join(s.delimiter ?? this.config.delimiter).slice(0, 2000),
+          };
+        } else {
+          const rec: Record<string, string | null> = {};
+          for (let i = 0; i < names.length; i++) {
+            const v = ev.fields[i]!;
+            rec[names[i]!] = v === '' ? null : v;
+          }
+          if (layout.crossbeam) addCrossbeamRefs(rec);
+          if (layout.lineKey) rec.csv_line = String(ev.line);
+          yield { type: 'record', record: rec };
+        }
         offset = ev.end;
         line = ev.endLine;
-        continue;
-      }
-      if (ev.kind === 'bad') {
-        yield { type: 'reject', location: `${s.file}:${ev.line}`, reason: ev.reason, code: ev.code, raw: ev.raw };
-      } else if (ev.fields.length !== names.length) {
-        yield {
-          type: 'reject',
-          location: `${s.file}:${ev.line}`,
-          code: 'RAGGED_ROW',
-          reason: `expected ${names.length} fields, found ${ev.fields.length}`,
-          raw: ev.fields.join(s.delimiter ?? this.config.delimiter).slice(0, 2000),
-        };
-      } else {
-        const rec: Record<string, string | null> = {};
-        for (let i = 0; i < names.length; i++) {
-          const v = ev.fields[i]!;
-          rec[names[i]!] = v === '' ? null : v;
+        if (++sinceCheckpoint >= batch) {
+          sinceCheckpoint = 0;
+          yield cp(false);
+          if (opts.signal?.aborted) return;
         }
-        if (layout.crossbeam) addCrossbeamRefs(rec);
-        if (layout.lineKey) rec.csv_line = String(ev.line);
-        yield { type: 'record', record: rec };
-      }
-      offset = ev.end;
-      line = ev.endLine;
-      if (++sinceCheckpoint >= batch) {
-        sinceCheckpoint = 0;
-        yield cp(false);
-        if (opts.signal?.aborted) return;
       }
     }
     yield cp(true);
