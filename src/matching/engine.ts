@@ -155,51 +155,69 @@ function dedupeHosts(hosts: NormalizedHost[]): NormalizedHost[] {
   return hosts.filter((h) => (seen.has(h.domain) ? false : (seen.add(h.domain), true)));
 }
 
+/** Returned for "no hits" without allocating; never mutated (callers only mutate non-empty hit lists). */
+const NO_HITS: Hit[] = [];
+
+/** Adds the accounts not yet among `hits` (the first reason for an account stays); allocates on the first. */
+function addHits(hits: Hit[], ids: readonly number[], score: number, reason: string): Hit[] {
+  if (hits === NO_HITS) hits = [];
+  for (const idx of ids) {
+    let seen = false;
+    for (const h of hits) if (h.idx === idx) (seen = true);
+    if (!seen) hits.push({ idx, score, reason });
+  }
+  return hits;
+}
+
+// Each rule looks its evidence up first and builds a reason only for a hit: most lookups miss, and a rule
+// without evidence (no website, no name) returns at once.
 function runRule(ctx: Ctx, rule: RuleId, ev: Evidence): Hit[] {
   const { index, policy } = ctx;
-  const hits: Hit[] = [];
-  const add = (ids: readonly number[], score: number, reason: string): void => {
-    for (const idx of ids) if (!hits.some((h) => h.idx === idx)) hits.push({ idx, score, reason });
-  };
+  let hits = NO_HITS;
+  let ids: readonly number[];
   switch (rule) {
     case 'duns':
-      if (policy.duns === 'precedence' && ev.duns) add(index.duns.get(ev.duns), 1, `DUNS ${ev.duns} is equal`);
+      if (policy.duns === 'precedence' && ev.duns && (ids = index.duns.get(ev.duns)).length > 0) hits = addHits(hits, ids, 1, `DUNS ${ev.duns} is equal`);
       break;
     case 'website-domain':
-      for (const h of ev.site) add(index.websiteDomain.get(h.domain), 1, `website ${h.domain} is the account's website`);
+      for (const h of ev.site)
+        if ((ids = index.websiteDomain.get(h.domain)).length > 0) hits = addHits(hits, ids, 1, `website ${h.domain} is the account's website`);
       break;
     case 'extra-domain':
-      for (const h of ev.site) add(index.extraDomain.get(h.domain), 1, `website ${h.domain} is one of the account's domains`);
+      for (const h of ev.site)
+        if ((ids = index.extraDomain.get(h.domain)).length > 0) hits = addHits(hits, ids, 1, `website ${h.domain} is one of the account's domains`);
       break;
     case 'email-domain':
       for (const d of ev.workEmail) {
-        add(index.websiteDomain.get(d), 1, `e-mail domain ${d} is the account's website`);
-        add(index.extraDomain.get(d), 1, `e-mail domain ${d} is one of the account's domains`);
+        if ((ids = index.websiteDomain.get(d)).length > 0) hits = addHits(hits, ids, 1, `e-mail domain ${d} is the account's website`);
+        if ((ids = index.extraDomain.get(d)).length > 0) hits = addHits(hits, ids, 1, `e-mail domain ${d} is one of the account's domains`);
       }
       break;
     case 'contact-email-domain':
       for (const d of [...ev.site.map((h) => h.domain), ...ev.workEmail])
-        add(index.contactDomain.get(d), 1, `${d} is the e-mail domain of the account's contacts`);
+        if ((ids = index.contactDomain.get(d)).length > 0) hits = addHits(hits, ids, 1, `${d} is the e-mail domain of the account's contacts`);
       break;
     case 'name-exact':
-      if (ev.name.key.length >= 2) add(index.nameKey.get(ev.name.key), 1, `name "${ev.name.key}" is equal`);
+      if (ev.name.key.length >= 2 && (ids = index.nameKey.get(ev.name.key)).length > 0) hits = addHits(hits, ids, 1, `name "${ev.name.key}" is equal`);
       break;
     case 'name-core':
-      if (ev.name.core.length >= 3) add(coreKeyAccounts(index, ev.name.core), 1, `name "${ev.name.core}" is equal without generic words`);
+      if (ev.name.core.length >= 3 && (ids = coreKeyAccounts(index, ev.name.core)).length > 0)
+        hits = addHits(hits, ids, 1, `name "${ev.name.core}" is equal without generic words`);
       break;
     case 'name-domain-label':
-      if (ev.name.key.length >= 4)
-        add(index.domainLabel.get(ev.name.key), 1, `name "${ev.name.key}" is the name of one of the account's domains`);
+      if (ev.name.key.length >= 4 && (ids = index.domainLabel.get(ev.name.key)).length > 0)
+        hits = addHits(hits, ids, 1, `name "${ev.name.key}" is the name of one of the account's domains`);
       break;
     case 'name-acronym': {
       const k = ev.name.key;
-      if (ev.name.tokens.length === 1 && k.length >= 2 && k.length <= 6 && /^[a-z0-9]+$/.test(k))
-        add(index.acronym.get(k), 1, `name "${k}" is the initialism of the account's name`);
-      for (const a of ev.name.acronyms) add(index.nameKey.get(a), 1, `the initialism "${a}" of the name is the account's name`);
+      if (ev.name.tokens.length === 1 && k.length >= 2 && k.length <= 6 && /^[a-z0-9]+$/.test(k) && (ids = index.acronym.get(k)).length > 0)
+        hits = addHits(hits, ids, 1, `name "${k}" is the initialism of the account's name`);
+      for (const a of ev.name.acronyms)
+        if ((ids = index.nameKey.get(a)).length > 0) hits = addHits(hits, ids, 1, `the initialism "${a}" of the name is the account's name`);
       break;
     }
     case 'name-fuzzy':
-      return fuzzyHits(ctx, ev.name);
+      return ev.name.key.length < policy.fuzzy.minLength ? NO_HITS : fuzzyHits(ctx, ev.name);
   }
   return hits;
 }
@@ -296,24 +314,17 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
   const { index, policy } = ctx;
   const { root: rootOf, depth: depthOf, countries, ids } = index;
   // Rank: score, then country agreement, then shallower in its hierarchy, then id (deterministic).
-  hits.sort(
-    (a, b) =>
-      b.score - a.score ||
-      Number(countries[b.idx] === ev.country) - Number(countries[a.idx] === ev.country) ||
-      depthOf[a.idx]! - depthOf[b.idx]! ||
-      (ids[a.idx]! < ids[b.idx]! ? -1 : 1),
-  );
-  const review = (note: string, list: Hit[] = hits): Decision => ({
-    status: 'review',
-    winner: -1,
-    confidence: round(RULE_CONFIDENCE[rule] * list[0]!.score),
-    note,
-    losers: [],
-    ranked: list.slice(0, 10).map((h) => toCandidate(ctx, rule, h)),
-  });
+  if (hits.length > 1)
+    hits.sort(
+      (a, b) =>
+        b.score - a.score ||
+        Number(countries[b.idx] === ev.country) - Number(countries[a.idx] === ev.country) ||
+        depthOf[a.idx]! - depthOf[b.idx]! ||
+        (ids[a.idx]! < ids[b.idx]! ? -1 : 1),
+    );
+  const review = (note: string, list: Hit[] = hits): Decision => reviewDecision(ctx, rule, note, list);
 
   let group = hits;
-  const roots = new Set(hits.map((h) => rootOf[h.idx]));
   if (rule === 'name-fuzzy') {
     const top = hits[0]!;
     const topRoot = rootOf[top.idx];
@@ -323,17 +334,18 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
     if (runnerUp && margin < policy.fuzzy.margin)
       return review(`best name similarity ${top.score.toFixed(3)} is within ${policy.fuzzy.margin} of ${label(ctx, runnerUp.idx)}`);
     group = hits.filter((h) => rootOf[h.idx] === topRoot);
-  } else if (roots.size > 1) {
-    return review(`${rule} points at ${roots.size} unrelated accounts`);
+  } else if (hits.length > 1) {
+    const roots = new Set(hits.map((h) => rootOf[h.idx]));
+    if (roots.size > 1) return review(`${rule} points at ${roots.size} unrelated accounts`);
   }
 
   // One hierarchy: the most specific account the evidence supports.
-  const groupIdx = group.map((h) => h.idx);
+  const first = group[0]!.idx;
   let winner = -1;
   let note = '';
   const resolve = policy.hierarchy.resolve;
-  if (resolve === 'most-specific' && ev.country && hierarchyMembers(index, groupIdx[0]!).length > 1) {
-    const local = membersWithCountry(ctx, groupIdx[0]!, ev.country);
+  if (resolve === 'most-specific' && ev.country && hierarchyMembers(index, first).length > 1) {
+    const local = membersWithCountry(ctx, first, ev.country);
     if (local.length === 1) {
       winner = local[0]!;
       note = `country ${ev.country} picks ${label(ctx, winner)}, the hierarchy's only ${ev.country} account`;
@@ -350,13 +362,14 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
   }
   if (winner === -1) {
     if (resolve === 'review' && group.length > 1) return review(`${group.length} accounts of one hierarchy hold the evidence`, group);
-    const minDepth = Math.min(...groupIdx.map((i) => depthOf[i]!));
-    const top = groupIdx.filter((i) => depthOf[i]! === minDepth);
-    if (top.length > 1) return review(`${top.length} accounts at the same level of one hierarchy hold the evidence`, group);
-    winner = top[0]!;
+    let minDepth = Infinity;
+    for (const h of group) if (depthOf[h.idx]! < minDepth) minDepth = depthOf[h.idx]!;
+    let top = 0;
+    for (const h of group) if (depthOf[h.idx]! === minDepth && top++ === 0) winner = h.idx;
+    if (top > 1) return review(`${top} accounts at the same level of one hierarchy hold the evidence`, group);
     if (group.length > 1) note = `top-most of ${group.length} accounts of one hierarchy holding the evidence`;
   }
-  const winHit = group.find((h) => h.idx === winner);
+  const winHit = findHit(group, winner);
   let confidence = round(RULE_CONFIDENCE[rule] * (winHit?.score ?? group[0]!.score));
   if (WEAK_NAME_RULES.has(rule) && ev.site.length > 0 && !ev.site.some((h) => holds(ctx, winner, h.domain))) {
     // The signal names its own website and the account does not hold it: a name that only resembles the
@@ -364,37 +377,53 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
     confidence = round(confidence * UNKNOWN_SITE_PENALTY);
     note = `${note ? note + '; ' : ''}the signal's website ${ev.site[0]!.domain} is not the account's, confidence lowered`;
   }
-  const losers = hits
-    .filter((h) => h.idx !== winner)
-    .slice(0, 10)
-    .map((h) =>
-      toCandidate(
-        ctx,
-        rule,
-        h,
-        rootOf[h.idx] === rootOf[winner]
-          ? `${h.reason}; same hierarchy, ${label(ctx, winner)} is more specific`
-          : `${h.reason}; lower score`,
-      ),
-    );
+  const losers: Candidate[] = [];
+  for (const h of hits) {
+    if (h.idx === winner || losers.length === 10) continue;
+    const why = rootOf[h.idx] === rootOf[winner] ? `${h.reason}; same hierarchy, ${label(ctx, winner)} is more specific` : `${h.reason}; lower score`;
+    losers.push(toCandidate(ctx, rule, h, why));
+  }
   if (confidence < policy.autoMatchMinConfidence) {
     const ranked = [{ idx: winner, score: winHit?.score ?? group[0]!.score, reason: winHit?.reason ?? note }, ...hits.filter((h) => h.idx !== winner)];
-    return { ...review(`confidence ${confidence} is below ${policy.autoMatchMinConfidence}`, ranked) };
+    return review(`confidence ${confidence} is below ${policy.autoMatchMinConfidence}`, ranked);
   }
-  return { status: 'matched', winner, confidence, note, losers, ranked: [] };
+  return { status: 'matched', winner, confidence, note, losers, ranked: NO_CANDIDATES };
+}
+
+const NO_CANDIDATES: Candidate[] = [];
+
+function reviewDecision(ctx: Ctx, rule: RuleId, note: string, list: Hit[]): Decision {
+  return {
+    status: 'review',
+    winner: -1,
+    confidence: round(RULE_CONFIDENCE[rule] * list[0]!.score),
+    note,
+    losers: [],
+    ranked: list.slice(0, 10).map((h) => toCandidate(ctx, rule, h)),
+  };
+}
+
+function findHit(hits: readonly Hit[], idx: number): Hit | undefined {
+  for (const h of hits) if (h.idx === idx) return h;
+  return undefined;
 }
 
 /** Other evidence that contradicts a domain decision: it points only at other hierarchies. */
 function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] {
   const { index, policy } = ctx;
   const root = index.root[winner]!;
-  const out: Hit[] = [];
+  let out = NO_HITS;
   const check = (hits: Hit[]): void => {
-    if (hits.length > 0 && !hits.some((h) => index.root[h.idx] === root)) out.push(...hits);
+    if (hits.length === 0) return;
+    for (const h of hits) if (index.root[h.idx] === root) return;
+    if (out === NO_HITS) out = [];
+    out.push(...hits);
   };
   if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule)) check(runRule(ctx, 'name-exact', ev));
   if (rule === 'email-domain') {
-    check([...runRule(ctx, 'website-domain', ev), ...runRule(ctx, 'extra-domain', ev)]);
+    const site = runRule(ctx, 'website-domain', ev);
+    const extra = runRule(ctx, 'extra-domain', ev);
+    check(extra.length === 0 ? site : [...site, ...extra]);
   } else if (rule === 'website-domain' || rule === 'extra-domain') {
     check(runRule(ctx, 'email-domain', ev));
   }
@@ -402,9 +431,15 @@ function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] 
 }
 
 function publicEvidence(ev: Evidence): SignalEvidence {
+  const websiteDomains: string[] = [];
+  const sharedHostDomains: string[] = [];
+  for (const h of ev.site) {
+    websiteDomains.push(h.domain);
+    if (h.sharedHost) sharedHostDomains.push(h.domain);
+  }
   return {
-    websiteDomains: ev.site.map((h) => h.domain),
-    sharedHostDomains: ev.site.filter((h) => h.sharedHost).map((h) => h.domain),
+    websiteDomains,
+    sharedHostDomains,
     emailDomains: ev.workEmail,
     freeMailDomains: ev.freeEmail,
     nameKey: ev.name.key,
@@ -428,23 +463,28 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
   const { index, policy } = ctx;
   const ev = extractEvidence(ctx, s);
   const signalId = String(s.signalId);
+  // Only DUNS precedence with a signal DUNS excludes accounts; otherwise the hit lists are used as they are.
+  const dunsFilter = policy.duns === 'precedence' && !!ev.duns;
   const dunsExcluded = (idx: number): boolean => {
-    if (policy.duns !== 'precedence' || !ev.duns) return false;
+    if (!dunsFilter) return false;
     const d = index.accountDuns[idx]!;
     return d !== null && d !== ev.duns;
   };
 
   for (const rule of policy.rules) {
-    const hits = runRule(ctx, rule, ev).filter((h) => !dunsExcluded(h.idx));
+    let hits = runRule(ctx, rule, ev);
+    if (hits.length === 0) continue;
+    if (dunsFilter) hits = hits.filter((h) => !dunsExcluded(h.idx));
     if (hits.length === 0) continue;
     const d = decide(ctx, rule, hits, ev);
     if (!d) continue;
     if (d.status === 'review') {
       return reviewResult(signalId, rule, d.confidence, d.ranked, `review by ${rule}: ${d.note}`, ev);
     }
-    const conflict = conflicts(ctx, rule, d.winner, ev).filter((h) => !dunsExcluded(h.idx));
+    let conflict = conflicts(ctx, rule, d.winner, ev);
+    if (dunsFilter && conflict.length > 0) conflict = conflict.filter((h) => !dunsExcluded(h.idx));
     const winnerId = index.ids[d.winner]!;
-    const winHit = hits.find((h) => h.idx === d.winner);
+    const winHit = findHit(hits, d.winner);
     const why = winHit ? winHit.reason : `evidence lands in its hierarchy (${hits[0]!.reason} for ${label(ctx, hits[0]!.idx)})`;
     if (conflict.length > 0) {
       const ranked: Candidate[] = [
