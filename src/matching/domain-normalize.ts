@@ -37,8 +37,11 @@ export const SERVICE_LABELS: ReadonlySet<string> = new Set([
   'dev', 'developer', 'developers', 'cloud', 'news', 'console', 'dashboard', 'go', 'info', 'about',
 ]);
 
-/** Looks a cleaned host up among already-normalised domains; returns the stored normalisation or undefined. */
-export type KnownDomains = (host: string) => NormalizedHost | undefined;
+/**
+ * Looks a cleaned host up among already-normalised domains: the stored normalisation, null when the host is
+ * known to have no registrable domain, undefined when it is not known (then `normalizeHost` works it out).
+ */
+export type KnownDomains = (host: string) => NormalizedHost | null | undefined;
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const ASCII_HOST = /^[a-z0-9.-]+$/;
@@ -112,8 +115,16 @@ export function normalizeHost(input: string | null | undefined, known?: KnownDom
   // the matcher's hot path, where most signals carry exactly an account's domain.
   if (known) {
     const k = known(host);
-    if (k) return k;
+    if (k !== undefined) return k;
   }
+  return registrableHost(host);
+}
+
+/**
+ * The second half of `normalizeHost`, for a host it has cleaned (ASCII, lower case, no `www.`, port or
+ * trailing dot): the public-suffix lookup. A `KnownDomains` may call it to remember answers per host.
+ */
+export function registrableHost(host: string): NormalizedHost | null {
   const p = parse(host, PARSE_PRIVATE);
   if (p.isIp) return null;
   let domain = p.domain;

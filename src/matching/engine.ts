@@ -15,7 +15,7 @@
 import { buildAccountIndex, coreKeyAccounts, fuzzyBlockKeys, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
-import { SERVICE_LABELS, normalizeHost, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
+import { SERVICE_LABELS, normalizeHost, registrableHost, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
 import { freeMailChecker, looksLikeEmail, parseEmails, type FreeMailChecker } from './email-domain.js';
 import { jaroWinkler } from './fuzzy.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
@@ -84,7 +84,9 @@ export function createMatcher(accounts: readonly AccountRecord[], policyInput: M
   const policy = MatchPolicy.parse(policyInput);
   const freeMail = freeMailChecker({ extra: policy.email.extraFreeMailDomains, notFree: policy.email.notFreeMailDomains });
   const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d) });
-  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known: (h) => knownHost(index, h) };
+  const unknownHosts = new HostCache();
+  const known = (h: string): NormalizedHost | null => knownHost(index, h) ?? unknownHosts.get(h);
+  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known };
   return { index, policy, match: (s) => matchOne(ctx, s) };
 }
 
@@ -107,6 +109,29 @@ export function matchSignals(
   for (const s of signals) out.push(m.match(s));
   return out;
 }
+
+/**
+ * Public-suffix answers for hosts that are no account's domain. The same few come back all the time
+ * (gmail.com, a partner's own domain in every contact's address) among many seen once. A small
+ * direct-mapped table keeps the frequent ones without the upkeep of a Map that a stream of one-off hosts
+ * keeps filling: a one-off host only replaces one slot.
+ */
+class HostCache {
+  private readonly keys: (string | undefined)[] = new Array(HOST_CACHE_SLOTS).fill(undefined);
+  private readonly values: (NormalizedHost | null)[] = new Array(HOST_CACHE_SLOTS).fill(null);
+  get(host: string): NormalizedHost | null {
+    const n = host.length;
+    if (n === 0) return registrableHost(host);
+    // A cheap slot: length and three characters (no loop over the host).
+    const slot = (n * 31 + host.charCodeAt(0) * 7 + host.charCodeAt(n >> 1) * 17 + host.charCodeAt(n - 1)) & (HOST_CACHE_SLOTS - 1);
+    if (this.keys[slot] === host) return this.values[slot]!;
+    const v = registrableHost(host);
+    this.keys[slot] = host;
+    this.values[slot] = v;
+    return v;
+  }
+}
+const HOST_CACHE_SLOTS = 1024;
 
 interface Ctx {
   index: AccountIndex;
@@ -143,11 +168,14 @@ function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
     site: dedupeHosts(site),
     workEmail,
     freeEmail,
-    name: normalizeCompanyName(s.companyName),
+    name: s.companyName ? normalizeCompanyName(s.companyName) : NO_NAME,
     country: normalizeCountry(s.country),
     duns: normalizeDuns(s.duns),
   };
 }
+
+/** The name evidence of a signal without a name (shared, read only). */
+const NO_NAME: NormalizedName = { tokens: [], key: '', core: '', acronyms: [] };
 
 function dedupeHosts(hosts: NormalizedHost[]): NormalizedHost[] {
   if (hosts.length < 2) return hosts;
