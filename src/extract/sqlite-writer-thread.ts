@@ -15,9 +15,9 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 10000');
 db.pragma('foreign_keys = ON');
-// A 4 MiB page cache, not the in-process writer's 16: this thread is not the bottleneck (reading and
-// parsing on the main thread take longer than writing), so the memory buys no wall time here.
-const store = new SqliteBatchStore(db as unknown as SqliteConnection, 4096);
+// An 8 MiB page cache, half the in-process writer's: the memory budget now holds two threads, and
+// the writer thread is not the bottleneck (reading and parsing on the main thread take longer).
+const store = new SqliteBatchStore(db as unknown as SqliteConnection, 8192);
 
 parentPort!.on('message', (msg: { id: number; batch?: WireBatch; close?: true }) => {
   if (msg.close) {
