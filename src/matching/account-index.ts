@@ -155,6 +155,8 @@ export interface AccountIndex {
   depth: Int32Array;
   /** The account's own registrable website domain, if any. */
   websiteDomains: (string | null)[];
+  /** Each account's own name key ('' when none): whether a signal's name is the account's, without a lookup. */
+  nameKeys: string[];
   byId: Map<string, number>;
   /** Website, extra and contacts' domains (tags WEBSITE, EXTRA, CONTACT); read through the views below. */
   domainPostings: TaggedPostings;
@@ -220,6 +222,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     root: new Int32Array(n),
     depth: new Int32Array(n),
     websiteDomains: [],
+    nameKeys: [],
     byId: new Map(),
     domainPostings,
     namePostings,
@@ -287,6 +290,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
       if (nn.key === site.label && nn.key !== '') (nn.key = site.label), (labelBit = 1 << LABEL);
       else namePostings.add(site.label, idx, LABEL);
     }
+    index.nameKeys.push(nn.key);
     if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key, labelBit);
     else {
       const aliases = r.aliases.map((a) => normalizeCompanyName(a));

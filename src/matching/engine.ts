@@ -85,7 +85,9 @@ export function createMatcher(accounts: readonly AccountRecord[], policyInput: M
   const freeMail = freeMailChecker({ extra: policy.email.extraFreeMailDomains, notFree: policy.email.notFreeMailDomains });
   const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d) });
   const unknownHosts = new HostCache();
-  const known = (h: string): NormalizedHost | null => knownHost(index, h) ?? unknownHosts.get(h);
+  // The cache only ever holds hosts that are no account's domain, so asking it first spares the index
+  // lookup for the frequent ones (gmail.com).
+  const known = (h: string): NormalizedHost | null => unknownHosts.peek(h) ?? knownHost(index, h) ?? unknownHosts.get(h);
   const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known };
   return { index, policy, match: (s) => matchOne(ctx, s) };
 }
@@ -119,11 +121,13 @@ export function matchSignals(
 class HostCache {
   private readonly keys: (string | undefined)[] = new Array(HOST_CACHE_SLOTS).fill(undefined);
   private readonly values: (NormalizedHost | null)[] = new Array(HOST_CACHE_SLOTS).fill(null);
+  /** The stored answer (null: no registrable domain), or undefined when the host is not stored. */
+  peek(host: string): NormalizedHost | null | undefined {
+    const slot = slotOf(host);
+    return this.keys[slot] === host ? this.values[slot] : undefined;
+  }
   get(host: string): NormalizedHost | null {
-    const n = host.length;
-    if (n === 0) return registrableHost(host);
-    // A cheap slot: length and three characters (no loop over the host).
-    const slot = (n * 31 + host.charCodeAt(0) * 7 + host.charCodeAt(n >> 1) * 17 + host.charCodeAt(n - 1)) & (HOST_CACHE_SLOTS - 1);
+    const slot = slotOf(host);
     if (this.keys[slot] === host) return this.values[slot]!;
     const v = registrableHost(host);
     this.keys[slot] = host;
@@ -132,6 +136,12 @@ class HostCache {
   }
 }
 const HOST_CACHE_SLOTS = 1024;
+/** A cheap slot: the length and three characters (no loop over the host). */
+function slotOf(host: string): number {
+  const n = host.length;
+  if (n === 0) return 0;
+  return (n * 31 + host.charCodeAt(0) * 7 + host.charCodeAt(n >> 1) * 17 + host.charCodeAt(n - 1)) & (HOST_CACHE_SLOTS - 1);
+}
 
 interface Ctx {
   index: AccountIndex;
@@ -447,7 +457,9 @@ function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] 
     if (out === NO_HITS) out = [];
     out.push(...hits);
   };
-  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule)) check(runRule(ctx, 'name-exact', ev));
+  // A name that is the winner's own name key cannot conflict (the winner is among its hits): no lookup.
+  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && ev.name.key !== index.nameKeys[winner])
+    check(runRule(ctx, 'name-exact', ev));
   if (rule === 'email-domain') {
     const site = runRule(ctx, 'website-domain', ev);
     const extra = runRule(ctx, 'extra-domain', ev);
