@@ -187,3 +187,26 @@ describe('createMatcher', () => {
     expect(MatchPolicy.parse({}).rules[0]).toBe('duns');
   });
 });
+
+describe('a long-lived matcher answers like a fresh one', () => {
+  it('hosts remembered between signals (free-mail, one-off subdomains, shared hosts, slot collisions) never change a result', () => {
+    // Hosts that are no account's domain are remembered in a small table; thousands of one-off hosts push
+    // each other out of it while gmail.com, appspot.com pages and account domains keep coming back.
+    const signals: SignalRecord[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const kinds: Omit<SignalRecord, 'signalId'>[] = [
+        { email: `jo${i}@gmail.com`, companyName: i % 2 ? 'Acme' : 'Yahoo' },
+        { website: `https://shop${i}.acme.com/x` },
+        { email: `x@team${i}.example.org` },
+        { website: `https://en.appspot.com/${i}` },
+        { website: `user${i}.github.io` },
+        { email: `a@YAHOO.COM`, companyName: 'Acme Inc' },
+        { website: 'acme.co.uk', email: `b@mail${i % 7}.acme.io` },
+        { website: `http://${'x'.repeat(i % 40)}.co.uk` },
+      ];
+      signals.push({ signalId: `S${i}`, ...kinds[i % kinds.length]! });
+    }
+    const longLived = createMatcher(accounts, {});
+    for (const s of signals) expect(longLived.match(s)).toEqual(createMatcher(accounts, {}).match(s));
+  });
+});
