@@ -18,6 +18,21 @@ export interface StreamDescriptor {
   cursorField?: string;
   /** The query parameters the stream's cursor is valid for; state is keyed by their hash. */
   params?: Record<string, unknown>;
+  /**
+   * Each complete read ("pass") of the stream is the whole table, so a row missing from a completed
+   * pass was deleted at the source (Airbyte's full refresh, a Census snapshot). The source marks
+   * its passes with two messages (see ReadMessage):
+   * - `{ type: 'snapshot-start' }` before the first record of a pass that reads from the beginning
+   *   (not when it resumes one from a checkpoint);
+   * - `snapshotEnd: true` on the checkpoint that completes the pass, only when nothing was skipped
+   *   (no filter such as `since`, no page left out).
+   * The extract loop marks every row of the pass as seen (written or unchanged, durably with each
+   * batch) and, with the completing checkpoint and in its transaction, tombstones the rows of the
+   * raw table the pass did not see. A pass resumed by a later run keeps its earlier rows' marks; a
+   * pass whose start the loop did not record (state from before the stream was a snapshot)
+   * tombstones nothing. Without this flag the two messages are ignored: deleting needs the opt-in.
+   */
+  snapshot?: boolean;
 }
 
 /**
@@ -25,7 +40,9 @@ export interface StreamDescriptor {
  * - `{ type: 'record', record }`: a record to upsert;
  * - `{ type: 'delete', key }`: a tombstone (e.g. Crossbeam `is_deleted`, Salesforce IsDeleted);
  * - `{ type: 'reject', ... }`: a record we could not read (a broken CSV row), kept with its reason;
- * - `{ type: 'checkpoint', state }`: everything yielded before it may be committed with this state.
+ * - `{ type: 'checkpoint', state }`: everything yielded before it may be committed with this state;
+ * - snapshot streams only (StreamDescriptor.snapshot): `{ type: 'snapshot-start' }` where a pass
+ *   begins, and `snapshotEnd: true` on the checkpoint that completes it.
  * The extract loop commits records and the checkpoint in one transaction, so a crash after a
  * checkpoint resumes there and a crash before it re-reads (and upserts, not duplicates) the batch.
  */
@@ -33,7 +50,8 @@ export type ReadMessage =
   | { type: 'record'; record: SourceRecord }
   | { type: 'delete'; key: SourceRecord }
   | { type: 'reject'; location: string; reason: string; raw?: string; code?: string }
-  | { type: 'checkpoint'; state: unknown };
+  | { type: 'checkpoint'; state: unknown; snapshotEnd?: boolean }
+  | { type: 'snapshot-start' };
 
 export interface ReadOptions {
   /** State saved at the last checkpoint of a previous run, or undefined for a first/full read. */

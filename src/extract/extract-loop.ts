@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { ReadMessage, Source, StreamDescriptor } from '../connectors/types.js';
 import { InterruptedError } from '../errors.js';
 import { nowIso, type Staging } from '../staging/db.js';
@@ -57,10 +58,28 @@ export interface ExtractStreamOptions {
 }
 
 /**
+ * How a snapshot stream's state is saved: the source's own state and the pass it belongs to (null
+ * once the pass completed, or for a pass begun before the stream was a snapshot). Saved with every
+ * checkpoint, so the pass a resumed read continues is the one its rows were marked with.
+ */
+interface SnapshotState {
+  snapshotPass: string | null;
+  sourceState: unknown;
+}
+
+function isSnapshotState(v: unknown): v is SnapshotState {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'snapshotPass' in v;
+}
+
+/**
  * Read one stream from a source into `raw_<connection>__<stream>`. Messages are buffered until a
  * checkpoint; then records, tombstones, rejects and the checkpoint's state commit in one
  * transaction. On abort the loop stops at the next checkpoint boundary (after committing it) and
  * throws InterruptedError: everything before it is saved, the next run resumes there.
+ *
+ * A snapshot stream (StreamDescriptor.snapshot) also gets a pass id at each `snapshot-start`; its
+ * batches mark their rows with it, and the batch of the `snapshotEnd` checkpoint tombstones the rows
+ * the pass did not see.
  *
  * @example
  *   const r = await extractStream({ staging, run, connection: 'crm', source, stream: { name: 'accounts', primaryKey: ['id'] } });
@@ -78,7 +97,12 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   const sourceName = `${connection}/${stream.name}`;
 
   if (fullRefresh) await resetState(staging, connection, stream.name);
-  const state = fullRefresh ? undefined : await getState(staging, stateKey);
+  const saved = fullRefresh ? undefined : await getState(staging, stateKey);
+  // Unwrapped whatever the descriptor says now: a stream that stopped being a snapshot resumes too.
+  const state = isSnapshotState(saved) ? saved.sourceState : saved;
+  const snapshot = Boolean(stream.snapshot);
+  // The open pass: the saved one until the source says a new pass starts.
+  let pass: string | undefined = snapshot && isSnapshotState(saved) ? (saved.snapshotPass ?? undefined) : undefined;
 
   // Column names are normalised once per distinct source field, not once per row (the CSV bench
   // spends real time here otherwise).
@@ -133,18 +157,22 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     opts.progress?.update(`${stream.name}: ${counts.records.toLocaleString('en-US')} records, ${counts.rejected} rejected`);
   };
 
-  const flush = async (checkpoint: { value: unknown } | undefined) => {
+  const flush = async (checkpoint: { value: unknown; end?: boolean } | undefined) => {
     if (buffered === 0 && !checkpoint && !clearPending) return;
+    const complete = pass !== undefined && checkpoint?.end === true;
+    const value = snapshot && checkpoint ? ({ snapshotPass: complete ? null : (pass ?? null), sourceState: checkpoint.value } satisfies SnapshotState) : checkpoint?.value;
     const batch: BatchToCommit = {
       table,
       records,
       deletes,
       rejects,
-      state: checkpoint ? { key: stateKey, value: checkpoint.value } : undefined,
+      state: checkpoint ? { key: stateKey, value } : undefined,
       clearFirst: clearPending,
       runId: run.id,
       extractedAt: nowIso(),
+      snapshot: pass !== undefined ? { pass, complete } : undefined,
     };
+    if (complete) pass = undefined;
     await settle();
     inFlight = writer.commit(batch);
     // Handled by settle(); without this a failure surfacing before then would count as unhandled.
@@ -158,7 +186,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
 
   const iterator = source.read(stream, { state, since: opts.since, signal: opts.signal })[Symbol.asyncIterator]();
   // The newest checkpoint whose preceding messages are all buffered: committing it with the buffer is safe.
-  let checkpoint: { value: unknown } | undefined;
+  let checkpoint: { value: unknown; end?: boolean } | undefined;
   let stopped = false;
   try {
     for (;;) {
@@ -198,9 +226,19 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
         rejects.push({ runId: run.id, step: 'extract', source: sourceName, kind: 'invalid', code: m.code, location: m.location, reason: m.reason, record: m.raw });
         counts.rejected++;
         buffered++;
+      } else if (m.type === 'snapshot-start') {
+        if (!snapshot) continue;
+        // A batch never holds rows of two passes.
+        if (buffered > 0) {
+          await flush(checkpoint);
+          checkpoint = undefined;
+        }
+        pass = crypto.randomBytes(6).toString('hex');
+        continue;
       } else {
-        checkpoint = { value: m.state };
-        if (buffered >= batchSize || opts.signal?.aborted) {
+        checkpoint = { value: m.state, end: snapshot && m.snapshotEnd === true };
+        // A pass's end commits at once: a later checkpoint must not take its place in the buffer.
+        if (buffered >= batchSize || opts.signal?.aborted || checkpoint.end) {
           await flush(checkpoint);
           checkpoint = undefined;
           if (opts.signal?.aborted) {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Knex } from 'knex';
 import type { Staging } from '../staging/db.js';
-import { ensureRawTable } from '../staging/raw-tables.js';
+import { ensureRawTable, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { rejectRow, type Reject } from '../staging/rejects.js';
 import { paramsHash, type StateKey } from '../staging/state.js';
 import { rowHash } from './row-hash.js';
@@ -14,8 +14,10 @@ export { quoteIdent } from './sqlite-batch-store.js';
 
 /**
  * Writes one batch into staging in ONE transaction: raw rows (new or changed only), tombstones,
- * rejects and the stream's checkpoint state. Either all of it is in staging or none of it is, which
- * is what makes a crash at any point safe: state never runs ahead of the rows it covers.
+ * rejects, the stream's checkpoint state and, in a snapshot pass, its rows' seen markers and (when
+ * the batch completes the pass) the tombstones of rows the pass did not see. Either all of it is in
+ * staging or none of it is, which is what makes a crash at any point safe: state never runs ahead
+ * of the rows it covers.
  *
  * Three implementations, the same SQL semantics:
  * - SQLite staging in a file: a writer thread with its own connection (sqlite-writer-thread.ts), so
@@ -45,6 +47,11 @@ export interface BatchToCommit {
   clearFirst?: boolean;
   runId: string;
   extractedAt: string;
+  /**
+   * The batch belongs to snapshot pass `pass`: every record (written or unchanged) gets `_seen =
+   * pass`; `complete`: afterwards, live rows with another `_seen` are tombstoned and counted as deleted.
+   */
+  snapshot?: { pass: string; complete: boolean };
 }
 
 export interface RawWriter {
@@ -120,6 +127,7 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
     clearFirst: Boolean(batch.clearFirst),
     runId: batch.runId,
     extractedAt: batch.extractedAt,
+    ...(batch.snapshot ? { snapshot: { pass: batch.snapshot.pass, complete: batch.snapshot.complete } } : {}),
   };
 }
 
@@ -246,19 +254,31 @@ class KnexRawWriter implements RawWriter {
         const rows = await trx(batch.table).select('_key', '_hash', '_deleted').whereIn('_key', keys.slice(i, i + 1000));
         for (const r of rows) existing.set(r._key, { hash: r._hash, deleted: Number(r._deleted) === 1 });
       }
+      const pass = batch.snapshot?.pass;
       const writes: Record<string, unknown>[] = [];
+      // Unchanged rows are not rewritten; in a snapshot pass only their seen marker is.
+      const seen: string[] = [];
       for (const r of batch.records.values()) {
         const e = existing.get(r.key);
         const hash = rowHash(r.row);
         if (e && e.hash === hash && !e.deleted) {
           counts.unchanged++;
+          if (pass !== undefined) seen.push(r.key);
           continue;
         }
         if (e) counts.updated++;
         else counts.inserted++;
-        writes.push({ ...r.row, _key: r.key, _hash: hash, _extracted_at: batch.extractedAt, _run_id: batch.runId, _deleted: 0 });
+        const w: Record<string, unknown> = { ...r.row, _key: r.key, _hash: hash, _extracted_at: batch.extractedAt, _run_id: batch.runId, _deleted: 0 };
+        if (pass !== undefined) w[RAW_SEEN_COLUMN] = pass;
+        writes.push(w);
       }
       await upsertRows(trx, batch.table, writes);
+      for (let i = 0; i < seen.length; i += 1000) {
+        await trx(batch.table)
+          .whereIn('_key', seen.slice(i, i + 1000))
+          .andWhere((q) => q.whereNull(RAW_SEEN_COLUMN).orWhereNot(RAW_SEEN_COLUMN, pass!))
+          .update({ [RAW_SEEN_COLUMN]: pass });
+      }
       const tombstones: Record<string, unknown>[] = [];
       for (const d of batch.deletes.values()) {
         const e = existing.get(d.key);
@@ -271,6 +291,12 @@ class KnexRawWriter implements RawWriter {
         }
       }
       await upsertRows(trx, batch.table, tombstones);
+      if (batch.snapshot?.complete) {
+        counts.deleted += await trx(batch.table)
+          .where('_deleted', 0)
+          .andWhere((q) => q.whereNull(RAW_SEEN_COLUMN).orWhereNot(RAW_SEEN_COLUMN, batch.snapshot!.pass))
+          .update({ _deleted: 1, _hash: TOMBSTONE, _extracted_at: batch.extractedAt, _run_id: batch.runId });
+      }
       for (let i = 0; i < batch.rejects.length; i += 50) await trx('rejects').insert(batch.rejects.slice(i, i + 50).map(rejectRow));
       const st = stateRow(batch);
       if (st) await trx('sync_state').insert(st).onConflict(['connection', 'stream', 'params_hash']).merge(['state', 'updated_at', 'run_id']);
@@ -287,6 +313,7 @@ function columnsOf(batch: BatchToCommit): Set<string> {
   const cols = new Set<string>();
   for (const r of batch.records.values()) for (const c of Object.keys(r.row)) cols.add(c);
   for (const r of batch.deletes.values()) for (const c of Object.keys(r.row)) cols.add(c);
+  if (batch.snapshot) cols.add(RAW_SEEN_COLUMN);
   return cols;
 }
 

@@ -1,4 +1,4 @@
-import { RAW_META_COLUMNS } from '../staging/raw-tables.js';
+import { RAW_META_COLUMNS, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { hashOrder, hashValues } from './row-hash.js';
 
 /**
@@ -16,6 +16,11 @@ export interface WireBatch {
   clearFirst: boolean;
   runId: string;
   extractedAt: string;
+  /**
+   * A batch of a snapshot pass (StreamDescriptor.snapshot): its records, written or unchanged, get
+   * `_seen = pass`; `complete` then tombstones every live row the pass did not see.
+   */
+  snapshot?: { pass: string; complete: boolean };
 }
 
 export interface WireGroup {
@@ -52,9 +57,10 @@ const MAX_PARAMS = 32_000;
 
 /**
  * Commits batches into `raw_*` tables on one SQLite connection, everything of a batch in ONE
- * transaction: the table's creation or new columns, rows (new or changed only), tombstones, rejects
- * and the stream's checkpoint state. Either all of it is in staging or none of it is, which is what
- * makes a crash at any point safe: state never runs ahead of the rows it covers.
+ * transaction: the table's creation or new columns, rows (new or changed only), tombstones, rejects,
+ * a snapshot pass's seen markers and end-of-pass tombstones, and the stream's checkpoint state.
+ * Either all of it is in staging or none of it is, which is what makes a crash at any point safe:
+ * state never runs ahead of the rows it covers.
  *
  * Used in-process on the knex pool's connection, and in the writer thread (sqlite-writer-thread.ts)
  * on a connection of its own; the SQL is the same.
@@ -113,6 +119,7 @@ export class SqliteBatchStore {
     };
     for (const g of batch.groups) want(g.cols);
     for (const d of batch.deletes) want(d.cols);
+    if (batch.snapshot) want([RAW_SEEN_COLUMN]);
   }
 
   commit(batch: WireBatch): BatchCounts {
@@ -162,6 +169,8 @@ export class SqliteBatchStore {
         for (const r of lookup.all(JSON.stringify(lookupKeys)) as Array<[string, string, number]>) existing.set(r[0], { hash: r[1], deleted: Number(r[2]) === 1 });
       }
       let found = 0;
+      // Unchanged rows are not rewritten; in a snapshot pass only their seen marker is.
+      const seen: string[] | undefined = batch.snapshot ? [] : undefined;
       for (const { g, from } of rest) {
         const group = batch.groups[g]!;
         const writes: number[] = [];
@@ -170,6 +179,7 @@ export class SqliteBatchStore {
           if (e) found++;
           if (e && e.hash === hashes[g]![i] && !e.deleted) {
             counts.unchanged++;
+            seen?.push(group.keys[i]!);
             continue;
           }
           if (e) counts.updated++;
@@ -177,6 +187,10 @@ export class SqliteBatchStore {
           writes.push(i);
         }
         if (writes.length > 0) this.write(t, group, hashes[g]!, writes, batch, 'upsert');
+      }
+      if (seen && seen.length > 0) {
+        // A resumed pass may meet rows already marked: those pages are left as they are.
+        this.stmt(`UPDATE ${t} SET _seen = ? WHERE _key IN (SELECT value FROM json_each(?)) AND _seen IS NOT ?`).run(batch.snapshot!.pass, JSON.stringify(seen), batch.snapshot!.pass);
       }
       // A batch of new keys only: try the optimistic path again with the next one.
       if (rest.length > 0 && found === 0) this.onlyNewKeys.set(batch.table, true);
@@ -190,6 +204,15 @@ export class SqliteBatchStore {
           this.stmt(`INSERT INTO ${t} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...d.values, d.key, TOMBSTONE, batch.extractedAt, batch.runId, 1);
         }
         counts.deleted++;
+      }
+      if (batch.snapshot?.complete) {
+        const { changes } = this.stmt(`UPDATE ${t} SET _deleted = 1, _hash = ?, _extracted_at = ?, _run_id = ? WHERE _deleted = 0 AND _seen IS NOT ?`).run(
+          TOMBSTONE,
+          batch.extractedAt,
+          batch.runId,
+          batch.snapshot.pass,
+        );
+        counts.deleted += changes;
       }
       for (const q of batch.statements) this.conn.prepare(q.sql).run(...q.bindings);
     });
@@ -206,18 +229,27 @@ export class SqliteBatchStore {
    */
   private write(t: string, g: WireGroup, hashes: string[], rows: number[], batch: WireBatch, mode: 'insert' | 'upsert'): number {
     const w = g.cols.length;
-    const names = [...g.cols.map(quoteIdent), '_key', '_hash', '_extracted_at', '_run_id', '_deleted'];
+    const pass = batch.snapshot?.pass;
+    const meta = pass === undefined ? ['_hash', '_extracted_at', '_run_id', '_deleted'] : ['_hash', '_extracted_at', '_run_id', '_deleted', RAW_SEEN_COLUMN];
+    const names = [...g.cols.map(quoteIdent), '_key', ...meta];
     const tuple = `(${names.map(() => '?').join(', ')})`;
-    const set = [...g.cols.map(quoteIdent), '_hash', '_extracted_at', '_run_id', '_deleted'].map((c) => `${c} = excluded.${c}`).join(', ');
+    const set = [...g.cols.map(quoteIdent), ...meta].map((c) => `${c} = excluded.${c}`).join(', ');
     const tail = mode === 'upsert' ? ` ON CONFLICT(_key) DO UPDATE SET ${set}` : '';
     const sql = (n: number) => `INSERT INTO ${t} (${names.join(', ')}) VALUES ${Array<string>(n).fill(tuple).join(', ')}${tail}`;
-    const per = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_PARAMS / (w + 5))));
+    const per = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_PARAMS / names.length)));
     const params: unknown[] = [];
-    const push = (i: number) => {
-      const base = i * w;
-      for (let c = 0; c < w; c++) params.push(g.values[base + c]);
-      params.push(g.keys[i], hashes[i], batch.extractedAt, batch.runId, 0);
-    };
+    const push =
+      pass === undefined
+        ? (i: number) => {
+            const base = i * w;
+            for (let c = 0; c < w; c++) params.push(g.values[base + c]);
+            params.push(g.keys[i], hashes[i], batch.extractedAt, batch.runId, 0);
+          }
+        : (i: number) => {
+            const base = i * w;
+            for (let c = 0; c < w; c++) params.push(g.values[base + c]);
+            params.push(g.keys[i], hashes[i], batch.extractedAt, batch.runId, 0, pass);
+          };
     const run = (s: SqliteStatement): boolean => {
       try {
         s.run(params);

@@ -6,7 +6,12 @@ import type { Knex } from 'knex';
  *   _hash          a hash of the row's content, `rowHash()` in src/extract (unchanged rows are not rewritten)
  *   _extracted_at  ISO time of the run that last wrote the row
  *   _run_id        that run
- *   _deleted       0/1 tombstone (Crossbeam is_deleted, Salesforce IsDeleted); models filter on it
+ *   _deleted       0/1 tombstone (Crossbeam is_deleted, Salesforce IsDeleted, a row a snapshot pass no
+ *                  longer has); models filter on it
+ *   _seen          snapshot streams only (StreamDescriptor.snapshot), added when a table first gets a
+ *                  snapshot batch: the pass that last saw the row. Set for written AND unchanged rows
+ *                  of the pass (an unchanged row keeps its _run_id and _extracted_at); when the pass
+ *                  completes, live rows with another value are tombstoned.
  * Column names are normalised to lower_snake_case (`ParentId` → `parentid`, `Company Name` →
  * `company_name`) so model SQL can name them unquoted on both SQLite and Postgres. Values are text:
  * objects and arrays as JSON, booleans as 'true'/'false', numbers as their decimal string.
@@ -16,6 +21,8 @@ import type { Knex } from 'knex';
  *   rawColumnName('ParentId')           // 'parentid'
  */
 export const RAW_META_COLUMNS = ['_key', '_hash', '_extracted_at', '_run_id', '_deleted'] as const;
+/** Bookkeeping column of snapshot streams' raw tables (see above); not part of `_hash`. */
+export const RAW_SEEN_COLUMN = '_seen';
 
 export function rawTableName(connection: string, stream: string): string {
   return `raw_${rawColumnName(connection)}__${rawColumnName(stream)}`;
