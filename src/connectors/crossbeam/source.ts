@@ -8,6 +8,8 @@ import type { CrossbeamConfig } from './config.js';
  * Crossbeam as a source. Three kinds of stream:
  * - lists (partners, populations, partner_populations): small, read whole every run;
  * - records (records_accounts, records_leads): cursor-paged snapshots, resumable within a pass;
+ *   lists and records are snapshot streams (StreamDescriptor.snapshot): a row a completed pass no
+ *   longer returns is tombstoned;
  * - feeds (overlaps_*, signals_*): bookmarkable — the final `next_href` of a pass is kept as state,
  *   and the next run starting from it gets only what was created, changed or deleted since
  *   (deletions carry `is_deleted: true` and become tombstones).
@@ -77,7 +79,7 @@ export class CrossbeamSource implements Source {
   async discover(): Promise<StreamDescriptor[]> {
     return CROSSBEAM_STREAMS.map((s) => {
       const params = s.filters ? definedOnly(s.filters(this.config)) : undefined;
-      return { ...s.descriptor, ...(params && Object.keys(params).length ? { params } : {}) };
+      return { ...s.descriptor, ...(params && Object.keys(params).length ? { params } : {}), ...(s.kind === 'feed' ? {} : { snapshot: true }) };
     });
   }
 
@@ -95,6 +97,7 @@ export class CrossbeamSource implements Source {
     else {
       href = def.path;
       query = { limit: this.config.pageSize, ...filters };
+      if (def.kind !== 'feed') yield { type: 'snapshot-start' };
     }
     for (;;) {
       if (opts.signal?.aborted) return;
@@ -119,7 +122,11 @@ export class CrossbeamSource implements Source {
         continue;
       }
       // The end of a pass: a feed keeps its bookmark; snapshots start over next time.
-      const done: CrossbeamState = def.kind === 'feed' && page.nextHref ? { nextHref: this.client.rebase(page.nextHref), filters: filterKey } : {};
+      if (def.kind !== 'feed') {
+        yield { type: 'checkpoint', state: {} satisfies CrossbeamState, snapshotEnd: true };
+        return;
+      }
+      const done: CrossbeamState = page.nextHref ? { nextHref: this.client.rebase(page.nextHref), filters: filterKey } : {};
       yield { type: 'checkpoint', state: done };
       return;
     }

@@ -17,6 +17,8 @@ export const CsvStream = z.object({
   columns: z.record(z.string(), z.string()).optional().describe('Rename columns: { their_name: our_name }.'),
   layout: z.enum(['auto', 'plain', 'crossbeam-account-mapping']).default('auto')
     .describe('auto recognises Crossbeam account-mapping exports by their header; plain takes columns as they are.'),
+  snapshot: z.boolean().default(false)
+    .describe('The file is the whole table: when it is read from the start to the end, staged rows not in it are marked deleted. Off: rows only come and change (append-style files).'),
 });
 export type CsvStream = z.infer<typeof CsvStream>;
 

@@ -13,9 +13,14 @@ import { detectEncoding, readCsv, readCsvBatches, type CsvReadOptions } from './
  * plus a fingerprint of the file (size, mtime, hash of its first 64 KiB): an unchanged file resumes
  * where it stopped (or is skipped once complete), a changed one is read again from the start.
  *
+ * With `snapshot: true` the file is the whole table: a read from the start is a snapshot pass
+ * (StreamDescriptor.snapshot), and when it reaches the end, staged rows not in the file are
+ * tombstoned. A resumed read continues its pass; an unchanged, completely read file is not re-read,
+ * so nothing is deleted either.
+ *
  * Keys: `primaryKey` from the config; else the Crossbeam account-mapping key when the header is
  * recognised (see crossbeam-layout.ts); else an `id` column; else the row's line number
- * (`csv_line`), which suits a file replaced as a whole (use --full-refresh when rows were removed).
+ * (`csv_line`), which suits a file replaced as a whole (with `snapshot: true` when it can shrink).
  */
 export interface CsvState {
   v: 1;
@@ -129,7 +134,7 @@ export class CsvSource implements Source {
     const out: StreamDescriptor[] = [];
     for (const name of Object.keys(this.config.streams)) {
       const layout = this.layout(name, await this.readHeader(name));
-      out.push({ name, primaryKey: layout.primaryKey, params: this.params(name) });
+      out.push({ name, primaryKey: layout.primaryKey, params: this.params(name), ...(this.config.streams[name]!.snapshot ? { snapshot: true } : {}) });
     }
     return out;
   }
@@ -155,7 +160,12 @@ export class CsvSource implements Source {
     let line = state?.line ?? 0;
     let sinceCheckpoint = 0;
     let first = !state;
-    const cp = (done: boolean): ReadMessage => ({ type: 'checkpoint', state: { v: 1, fingerprint, header, offset, line, done } satisfies CsvState });
+    const cp = (done: boolean): ReadMessage => ({
+      type: 'checkpoint',
+      state: { v: 1, fingerprint, header, offset, line, done } satisfies CsvState,
+      ...(done && s.snapshot ? { snapshotEnd: true } : {}),
+    });
+    if (first && s.snapshot) yield { type: 'snapshot-start' };
 
     for await (const events of readCsvBatches(this.readOptions(stream.name, offset, line))) {
       for (const ev of events) {
