@@ -19,6 +19,11 @@ export interface StreamCounts {
   deleted: number;
   rejected: number;
   batches: number;
+  /**
+   * Rows rejected during a snapshot pass that completed in this run: when not 0, that pass
+   * tombstoned nothing (a row that could not be read is not a row the source removed).
+   */
+  deletionsSkipped: number;
 }
 
 export interface StreamResult extends StreamCounts {
@@ -65,6 +70,8 @@ export interface ExtractStreamOptions {
 interface SnapshotState {
   snapshotPass: string | null;
   sourceState: unknown;
+  /** Rows rejected so far in the open pass (may over-count after a resume: that only skips deletions). */
+  passRejected?: number;
 }
 
 function isSnapshotState(v: unknown): v is SnapshotState {
@@ -103,6 +110,9 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   const snapshot = Boolean(stream.snapshot);
   // The open pass: the saved one until the source says a new pass starts.
   let pass: string | undefined = snapshot && isSnapshotState(saved) ? (saved.snapshotPass ?? undefined) : undefined;
+  // A pass with rejected rows tombstones nothing at its end: a row we could not read this time (a
+  // broken CSV line, a missing key) would otherwise be deleted from staging, not kept.
+  let passRejected = pass !== undefined && isSnapshotState(saved) ? (saved.passRejected ?? 0) : 0;
 
   // Column names are normalised once per distinct source field, not once per row (the CSV bench
   // spends real time here otherwise).
@@ -133,7 +143,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     for (const k in record) row[columnOf(k)] = rawValue(record[k]);
     return row;
   };
-  const counts: StreamCounts = { records: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, batches: 0 };
+  const counts: StreamCounts = { records: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, batches: 0, deletionsSkipped: 0 };
   let clearPending = fullRefresh;
   let records = new Map<string, PreparedRow>();
   let deletes = new Map<string, PreparedRow>();
@@ -159,8 +169,12 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
 
   const flush = async (checkpoint: { value: unknown; end?: boolean } | undefined) => {
     if (buffered === 0 && !checkpoint && !clearPending) return;
-    const complete = pass !== undefined && checkpoint?.end === true;
-    const value = snapshot && checkpoint ? ({ snapshotPass: complete ? null : (pass ?? null), sourceState: checkpoint.value } satisfies SnapshotState) : checkpoint?.value;
+    const end = pass !== undefined && checkpoint?.end === true;
+    const complete = end && passRejected === 0;
+    if (end && passRejected > 0) counts.deletionsSkipped += passRejected;
+    const value = snapshot && checkpoint
+      ? ({ snapshotPass: end ? null : (pass ?? null), sourceState: checkpoint.value, passRejected: end ? 0 : passRejected } satisfies SnapshotState)
+      : checkpoint?.value;
     const batch: BatchToCommit = {
       table,
       records,
@@ -172,7 +186,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
       extractedAt: nowIso(),
       snapshot: pass !== undefined ? { pass, complete } : undefined,
     };
-    if (complete) pass = undefined;
+    if (end) pass = undefined;
     await settle();
     inFlight = writer.commit(batch);
     // Handled by settle(); without this a failure surfacing before then would count as unhandled.
@@ -209,6 +223,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
         if (key === undefined) {
           rejects.push({ runId: run.id, step: 'extract', source: sourceName, kind: 'invalid', code: 'MISSING_KEY', reason: `primary key (${stream.primaryKey.join(', ')}) is empty`, record: m.record });
           counts.rejected++;
+          if (pass !== undefined) passRejected++;
         } else {
           records.set(key, { key, row });
           deletes.delete(key);
@@ -225,6 +240,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
       } else if (m.type === 'reject') {
         rejects.push({ runId: run.id, step: 'extract', source: sourceName, kind: 'invalid', code: m.code, location: m.location, reason: m.reason, record: m.raw });
         counts.rejected++;
+        if (pass !== undefined) passRejected++;
         buffered++;
       } else if (m.type === 'snapshot-start') {
         if (!snapshot) continue;
@@ -234,6 +250,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
           checkpoint = undefined;
         }
         pass = crypto.randomBytes(6).toString('hex');
+        passRejected = 0;
         continue;
       } else {
         checkpoint = { value: m.state, end: snapshot && m.snapshotEnd === true };

@@ -128,5 +128,6 @@ export function describe(r: StreamResult): string {
   const parts = [`${r.records.toLocaleString('en-US')} records`, `${r.inserted} new`, `${r.updated} changed`, `${r.unchanged} unchanged`];
   if (r.deleted) parts.push(`${r.deleted} deleted`);
   if (r.rejected) parts.push(`${r.rejected} rejected`);
+  if (r.deletionsSkipped) parts.push(`no deletions applied: ${r.deletionsSkipped} row(s) of the snapshot pass were rejected`);
   return `${r.connection}/${r.stream} → ${r.table}: ${parts.join(', ')} (${r.seconds.toFixed(1)}s)`;
 }

@@ -89,6 +89,30 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('a pass with rejected rows tombstones nothing (the unreadable row stays live); the next clean pass does', async () => {
+      const staging = await sc.open();
+      try {
+        const { dir, write } = project();
+        write(range(1, 30));
+        await extract(staging, 'guard', config(true), dir);
+        // Row 5 is removed; row 12's line is broken (an unclosed quote) and row 25 lost its key.
+        const lines = range(1, 30).filter((id) => id !== 5).map((id) => (id === 12 ? '12,"item 12,v1' : id === 25 ? ',item 25,v1' : `${id},item ${id},v1`));
+        fs.writeFileSync(path.join(dir, 'items.csv'), `id,name,tag\n${lines.join('\n')}\n`);
+        const second = await extract(staging, 'guard', { ...config(true), maxRejectRate: 0.5 }, dir);
+        expect(second.summary!.streams[0]).toMatchObject({ rejected: 2, deleted: 0, deletionsSkipped: 2 });
+        expect(deadIds(await rawRows(staging, 'raw_guard__items'))).toEqual([]);
+
+        write(range(1, 30).filter((id) => id !== 5));
+        const third = await extract(staging, 'guard', config(true), dir);
+        expect(third.summary!.streams[0]).toMatchObject({ rejected: 0, deleted: 1, deletionsSkipped: 0 });
+        const rows = await rawRows(staging, 'raw_guard__items');
+        expect(deadIds(rows)).toEqual(['5']);
+        expect(liveIds(rows)).toEqual(sorted(range(1, 30).filter((id) => id !== 5)));
+      } finally {
+        await staging.close();
+      }
+    });
+
     it('with snapshot: true rows not in the re-read file are tombstoned; an unchanged file deletes nothing; a re-added row comes back live', async () => {
       const staging = await sc.open();
       try {
