@@ -175,7 +175,9 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     const value = snapshot && checkpoint
       ? ({ snapshotPass: end ? null : (pass ?? null), sourceState: checkpoint.value, passRejected: end ? 0 : passRejected } satisfies SnapshotState)
       : checkpoint?.value;
-    const batch: BatchToCommit = {
+    // Handed over before waiting for the previous batch (the writer keeps the order), and nothing
+    // here keeps the batch afterwards: its rows are not held while the previous batch commits.
+    const committing = writer.commit({
       table,
       records,
       deletes,
@@ -185,17 +187,17 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
       runId: run.id,
       extractedAt: nowIso(),
       snapshot: pass !== undefined ? { pass, complete } : undefined,
-    };
-    if (end) pass = undefined;
-    await settle();
-    inFlight = writer.commit(batch);
+    } satisfies BatchToCommit);
     // Handled by settle(); without this a failure surfacing before then would count as unhandled.
-    inFlight.catch(() => undefined);
+    committing.catch(() => undefined);
+    if (end) pass = undefined;
     clearPending = false;
     records = new Map();
     deletes = new Map();
     rejects = [];
     buffered = 0;
+    await settle();
+    inFlight = committing;
   };
 
   const iterator = source.read(stream, { state, since: opts.since, signal: opts.signal })[Symbol.asyncIterator]();

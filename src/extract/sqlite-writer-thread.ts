@@ -19,6 +19,8 @@ db.pragma('foreign_keys = ON');
 // the writer thread is not the bottleneck (reading and parsing on the main thread take longer).
 const store = new SqliteBatchStore(db as unknown as SqliteConnection, 8192);
 
+let broken: Error | undefined;
+
 parentPort!.on('message', (msg: { id: number; batch?: WireBatch; close?: true }) => {
   if (msg.close) {
     db.close();
@@ -26,10 +28,17 @@ parentPort!.on('message', (msg: { id: number; batch?: WireBatch; close?: true })
     parentPort!.close();
     return;
   }
+  // Batches may be queued behind one that fails: none of them is committed, or a later batch's
+  // state would be durable without the failed batch's rows.
+  if (broken) {
+    parentPort!.postMessage({ id: msg.id, error: { name: 'Error', message: `batch not committed: an earlier batch failed (${broken.message})` } });
+    return;
+  }
   try {
     parentPort!.postMessage({ id: msg.id, counts: store.commit(msg.batch!) });
   } catch (err) {
     const e = err as Error & { code?: string };
+    broken = e;
     parentPort!.postMessage({ id: msg.id, error: { name: e.name, message: e.message, code: e.code, stack: e.stack } });
   }
 });
