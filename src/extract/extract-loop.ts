@@ -297,4 +297,3 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   return result;
 }
 
-export { rowHash } from './row-hash.js';
