@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HUBSPOT_TOKEN, start as startHubspot } from '../../src/emulators/hubspot/index.js';
 import { DEFAULT_CLIENT, DEFAULT_USER, start as startSalesforce } from '../../src/emulators/salesforce/index.js';
 import { start as startSnowflake } from '../../src/emulators/snowflake/index.js';
+import { cli, query, type Exit } from './cli-harness.js';
 import { tmpDir } from './helpers.js';
 
 /**
@@ -19,19 +17,10 @@ import { tmpDir } from './helpers.js';
  * The extract loop commits at the first checkpoint after 2000 rows, so each source gets a few
  * thousand records, small pages, and a little latency per page so the kill lands mid-extract.
  */
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const bin = path.join(repo, 'bin', 'partnersync.js');
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  ms: number;
-}
 
 /** A temp folder with `partnersync.yaml`; staging is `staging.db` inside it. */
 function project(prefix: string, config: string[]): { dir: string; dbFile: string } {
@@ -39,25 +28,6 @@ function project(prefix: string, config: string[]): { dir: string; dbFile: strin
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'partnersync.yaml'), ['version: 1', 'staging:', '  url: sqlite:staging.db', 'connections:', ...config, ''].join('\n'));
   return { dir, dbFile: path.join(dir, 'staging.db') };
-}
-
-function cli(dir: string, args: string[], env: Record<string, string>) {
-  const started = Date.now();
-  const child = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1', ...env } });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  child.stdout!.resume();
-  const done = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr, ms: Date.now() - started })));
-  return { child, done };
-}
-
-function query<T = Record<string, unknown>>(dbFile: string, sql: string): T[] {
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
 }
 
 /** Rows committed to a raw table so far (0 while the file or the table does not exist yet). */

@@ -1,60 +1,31 @@
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, query } from './cli-harness.js';
 import { PG_URL, tmpDir } from './helpers.js';
 
 /**
  * Crash safety end to end: the real CLI (bin/partnersync.js over dist/) is killed with SIGKILL in
  * the middle of an extract, then run again; the raw table must then hold exactly the source's rows.
  */
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const bin = path.join(repo, 'bin', 'partnersync.js');
 const dirs: string[] = [];
 
-beforeAll(() => {
-  // `npm test` builds first; when run on its own, build if dist is older than the extract sources.
-  const built = path.join(repo, 'dist', 'extract', 'extract-loop.js');
-  const newest = ['src/extract/extract-loop.ts', 'src/extract/raw-writer.ts', 'src/connectors/csv/csv-reader.ts', 'src/connectors/csv/csv-source.ts', 'src/commands/extract.ts', 'src/connectors/shared/sql-source.ts']
-    .map((f) => fs.statSync(path.join(repo, f)).mtimeMs)
-    .reduce((a, b) => Math.max(a, b));
-  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newest) {
-    spawnSync(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repo, stdio: 'ignore' });
-  }
-  expect(fs.existsSync(built)).toBe(true);
-}, 240_000);
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-
-function cli(cwd: string, args: string[]) {
-  return spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
-}
-
-function finish(child: ReturnType<typeof cli>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
-}
 
 function rowCount(dbFile: string, table: string): number {
   if (!fs.existsSync(dbFile)) return 0;
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
-    const t = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
-    return t ? (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n : 0;
+    const t = query(dbFile, `SELECT name FROM sqlite_master WHERE type = 'table' AND name = '${table}'`);
+    return t.length ? query<{ n: number }>(dbFile, `SELECT count(*) AS n FROM ${table}`)[0]!.n : 0;
   } catch {
     return 0;
-  } finally {
-    db.close();
   }
 }
 
 /** Start an extract, SIGKILL it once some batches (but not all) are committed, then run it again. */
 async function killThenRerun(cwd: string, args: string[], dbFile: string, table: string, total: number): Promise<number> {
-  const child = cli(cwd, args);
-  const done = finish(child);
+  const { child, done } = cli(cwd, args);
   let seen = 0;
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -68,7 +39,7 @@ async function killThenRerun(cwd: string, args: string[], dbFile: string, table:
   const atKill = rowCount(dbFile, table);
   expect(atKill).toBeGreaterThan(0);
   expect(atKill).toBeLessThan(total);
-  const second = await finish(cli(cwd, args));
+  const second = await cli(cwd, args).done;
   expect(second.stderr).not.toMatch(/Unexpected error/);
   expect(second.code).toBe(0);
   return atKill;
@@ -85,9 +56,8 @@ describe('kill -9 mid-extract, then re-run', () => {
     const dbFile = path.join(dir, '.partnersync', 'staging.db');
     const atKill = await killThenRerun(dir, ['extract', 'csv', '--file', 'accounts.csv', '--stream', 'crm_accounts'], dbFile, 'raw_csv__crm_accounts', total);
 
-    const db = new Database(dbFile, { readonly: true });
-    try {
-      const rows = db.prepare('SELECT _key, id, name, website, _deleted FROM raw_csv__crm_accounts ORDER BY CAST(id AS INTEGER)').all() as Array<Record<string, unknown>>;
+    {
+      const rows = query(dbFile, 'SELECT _key, id, name, website, _deleted FROM raw_csv__crm_accounts ORDER BY CAST(id AS INTEGER)');
       expect(rows.length).toBe(total);
       rows.forEach((r, i) => {
         const n = i + 1;
@@ -95,13 +65,11 @@ describe('kill -9 mid-extract, then re-run', () => {
           throw new Error(`row ${n} differs from the source: ${JSON.stringify(r)}`);
         }
       });
-      const runs = db.prepare("SELECT status FROM runs WHERE command = 'extract' ORDER BY started_at").all() as Array<{ status: string }>;
+      const runs = query<{ status: string }>(dbFile, "SELECT status FROM runs WHERE command = 'extract' ORDER BY started_at");
       expect(runs.map((r) => r.status)).toEqual(['running', 'succeeded']); // the killed run never finished
-      const counts = JSON.parse((db.prepare("SELECT counts FROM runs WHERE status = 'succeeded'").get() as { counts: string }).counts);
+      const counts = JSON.parse(query<{ counts: string }>(dbFile, "SELECT counts FROM runs WHERE status = 'succeeded'")[0]!.counts);
       // The re-run resumed from the checkpoint: it did not re-read what was committed before the kill.
       expect(counts.extract["csv/crm_accounts"].records).toBeLessThanOrEqual(total - atKill + 2000);
-    } finally {
-      db.close();
     }
   }, 240_000);
 
@@ -134,15 +102,10 @@ describe('kill -9 mid-extract, then re-run', () => {
       ].join('\n'));
       const dbFile = path.join(dir, 'staging.db');
       await killThenRerun(dir, ['extract', 'warehouse'], dbFile, 'raw_warehouse__deals', total);
-      const db = new Database(dbFile, { readonly: true });
-      try {
-        const staged = db.prepare('SELECT id, amount_cents, stage FROM raw_warehouse__deals ORDER BY CAST(id AS INTEGER)').all() as Array<Record<string, string>>;
-        const source = (await admin.query(`SELECT id::text, amount_cents::text, stage FROM ${schema}.deals d ORDER BY d.id`)).rows;
-        expect(staged.length).toBe(total);
-        expect(staged).toEqual(source);
-      } finally {
-        db.close();
-      }
+      const staged = query<Record<string, string>>(dbFile, 'SELECT id, amount_cents, stage FROM raw_warehouse__deals ORDER BY CAST(id AS INTEGER)');
+      const source = (await admin.query(`SELECT id::text, amount_cents::text, stage FROM ${schema}.deals d ORDER BY d.id`)).rows;
+      expect(staged.length).toBe(total);
+      expect(staged).toEqual(source);
     } finally {
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await admin.end();

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli, query } from './cli-harness.js';
 import { tmpDir } from './helpers.js';
 
 /**
@@ -13,28 +11,8 @@ import { tmpDir } from './helpers.js';
  * again. The re-run resumes at the saved byte offset; at the end exactly the removed rows are
  * tombstoned, none of the rows the killed run saw.
  */
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const bin = path.join(repo, 'bin', 'partnersync.js');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-
-function cli(cwd: string, args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  child.stdout!.resume();
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
-  return { child, done };
-}
-
-function query<T = Record<string, unknown>>(dbFile: string, sql: string): T[] {
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
 
 const TABLE = 'raw_files__accounts';
 
