@@ -48,7 +48,7 @@ describe('secrets never leave the process', () => {
     const env = { ECHO_BASE_URL: echoUrl, ECHO_ACCESS_TOKEN: echoToken };
 
     const outputs: string[] = [];
-    const keep = (r: { stdout: string; stderr: string }) => {
+    const keep = <R extends { stdout: string; stderr: string }>(r: R): R => {
       outputs.push(r.stdout, r.stderr);
       return r;
     };

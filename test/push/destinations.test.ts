@@ -67,7 +67,7 @@ describe('postgres destination', () => {
       target: { object: 'partner_accounts', key: { source: 'domain', destination: 'domain' }, fields: { ...fields, first_seen: { source: 'first_seen', type: 'datetime' } } },
       columns: 'domain text, name text, seats integer, first_seen text',
     });
-    const rows = accounts(30, (i) => ({ first_seen: `2025-01-${String((i % 28) + 1).padStart(2, '0')}T10:00:00Z` }));
+    const rows = accounts(30).map((r, i) => ({ ...r, first_seen: `2025-01-${String((i % 28) + 1).padStart(2, '0')}T10:00:00Z` }));
     await h.setModel(rows);
     const first = await h.push(undefined, { createMissingFields: true });
     expectCountsAddUp(first);
