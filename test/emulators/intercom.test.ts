@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { IntercomClient, IntercomError } from 'intercom-client';
+import { type Intercom, IntercomClient, IntercomError } from 'intercom-client';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,14 +97,15 @@ describe('Intercom emulator: contacts', () => {
   });
 
   it('searches with nested AND/OR and pages with per_page + starting_after through the SDK iterator', async () => {
+    const byEmail: Intercom.SingleFilterSearchRequest = { field: 'email', operator: '$', value: '@acme.example' };
+    const partnerOrName: Intercom.MultipleFilterSearchRequest = {
+      operator: 'OR',
+      value: [{ field: 'custom_attributes.xb_partner', operator: '=', value: 'Globex' }, { field: 'name', operator: '=', value: 'Seed 0' }],
+    };
+    // Intercom takes a group that mixes filters and sub-groups; intercom-client types a group's value as one kind only.
+    const mixed = [byEmail, partnerOrName] as Intercom.SingleFilterSearchRequest[];
     const page = await client.contacts.search({
-      query: {
-        operator: 'AND',
-        value: [
-          { field: 'email', operator: '$', value: '@acme.example' },
-          { operator: 'OR', value: [{ field: 'custom_attributes.xb_partner', operator: '=', value: 'Globex' }, { field: 'name', operator: '=', value: 'Seed 0' }] },
-        ],
-      },
+      query: { operator: 'AND', value: mixed },
       pagination: { per_page: 2 },
     });
     expect(page.data).toHaveLength(2);
@@ -123,11 +124,12 @@ describe('Intercom emulator: contacts', () => {
 
   it('compares timestamps by day as Intercom documents', async () => {
     const day = 86_400;
-    const c = ic.state.contactByEmail('seed2@acme.example')!;
+    const email = 'seed2@acme.example';
+    const c = ic.state.contactByEmail(email)!;
     c.updated_at = 20_000 * day + 3600 * 10;
-    const sameDayLater = await client.contacts.search({ query: { operator: 'AND', value: [{ field: 'updated_at', operator: '>', value: 20_000 * day + 3600 }, { field: 'email', operator: '=', value: c.email }] } });
+    const sameDayLater = await client.contacts.search({ query: { operator: 'AND', value: [{ field: 'updated_at', operator: '>', value: 20_000 * day + 3600 }, { field: 'email', operator: '=', value: email }] } });
     expect(sameDayLater.data).toHaveLength(0);
-    const dayBefore = await client.contacts.search({ query: { operator: 'AND', value: [{ field: 'updated_at', operator: '>', value: 19_999 * day + 3600 }, { field: 'email', operator: '=', value: c.email }] } });
+    const dayBefore = await client.contacts.search({ query: { operator: 'AND', value: [{ field: 'updated_at', operator: '>', value: 19_999 * day + 3600 }, { field: 'email', operator: '=', value: email }] } });
     expect(dayBefore.data).toHaveLength(1);
   });
 

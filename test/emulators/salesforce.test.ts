@@ -10,6 +10,8 @@ import { idChecksum, makeId, normalizeId } from '../../src/emulators/salesforce/
 
 type Conn = InstanceType<typeof jsforce.Connection>;
 type AnyRec = Record<string, any>;
+/** A Bulk API 2.0 result row: the job's CSV columns plus sf__ ones (jsforce types it without the columns). */
+type BulkRow = { sf__Id: string; Crossbeam_Id__c?: string; sf__Created?: string };
 
 let sf: SalesforceEmulator;
 let conn: Conn;
@@ -208,7 +210,7 @@ describe('describe', () => {
     expect(byName.Crossbeam_Id__c).toMatchObject({ custom: true, externalId: true, unique: true, type: 'string', length: 40, idLookup: true });
     expect(byName.Partner_Key__c).toMatchObject({ externalId: true, unique: false });
     expect(byName.Name).toMatchObject({ custom: false, nillable: false, createable: true });
-    expect(byName.Tier__c?.picklistValues.map((p) => p.value)).toEqual(['Gold', 'Silver']);
+    expect(byName.Tier__c?.picklistValues?.map((p) => p.value)).toEqual(['Gold', 'Silver']);
     expect(byName.SystemModstamp).toMatchObject({ type: 'datetime', createable: false, updateable: false });
     expect((await rejection(conn.describe('Nope__c'))).errorCode).toBe('NOT_FOUND');
   });
@@ -233,7 +235,7 @@ describe('sObject CRUD and upsert', () => {
 
       await conn.sobject('Opportunity').destroy(res.id!);
       expect((await rejection(conn.sobject('Opportunity').retrieve(res.id!))).errorCode).toBe('NOT_FOUND');
-      expect(sf.dump().Opportunity!.find((r) => r.Id === res.id)).toMatchObject({ IsDeleted: true });
+      expect(sf.state.dump().Opportunity!.find((r) => r.Id === res.id)).toMatchObject({ IsDeleted: true });
     } finally {
       sf.state.now = () => new Date();
     }
@@ -358,12 +360,12 @@ describe('Bulk API 2.0', () => {
       pollInterval: 20,
       pollTimeout: 5000,
     });
-    expect(res.successfulResults.map((r) => [r.Crossbeam_Id__c, r.sf__Created])).toEqual([
+    expect(res.successfulResults.map((r: BulkRow) => [r.Crossbeam_Id__c, r.sf__Created])).toEqual([
       ['xb-2', 'false'],
       ['xb-b1', 'true'],
     ]);
     expect(res.successfulResults[1]!.sf__Id).toMatch(/^001/);
-    expect(res.failedResults.map((r) => r.Crossbeam_Id__c)).toEqual(['xb-b2', 'xb-b3']);
+    expect(res.failedResults.map((r: BulkRow) => r.Crossbeam_Id__c)).toEqual(['xb-b2', 'xb-b3']);
     expect(res.failedResults[0]!.sf__Error).toBe('REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --');
     expect(res.unprocessedRecords).toEqual([]);
     const globex = sf.state.list('Account').find((r) => r.Crossbeam_Id__c === 'xb-2')!;
