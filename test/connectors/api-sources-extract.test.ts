@@ -26,7 +26,7 @@ async function extractOnce(url: string, connection: string, rawConfig: Record<st
   try {
     const run = await startRun(staging);
     const summary = await extractStreams({ staging, run, connection, config: ConnectionConfig.parse(rawConfig), baseDir: process.cwd(), streams });
-    await run.finish('succeeded');
+    await run.finish('succeeded', 0);
     const tables = Object.fromEntries(await Promise.all(streams.map(async (s) => [s, await rawRows(staging, `raw_${connection}__${s}`)] as const)));
     return { summary, tables };
   } finally {

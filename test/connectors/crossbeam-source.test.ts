@@ -38,7 +38,7 @@ async function drain(src: Source, stream: StreamDescriptor, state?: unknown) {
 }
 
 const stream = async (src: Source, name: string) => (await src.discover()).find((s) => s.name === name)!;
-const key = (o: Record<string, unknown>) => `${String(o.crossbeam_record_id)}|${String(o.partner_crossbeam_record_id)}`;
+const key = (o: { crossbeam_record_id?: unknown; partner_crossbeam_record_id?: unknown }) => `${String(o.crossbeam_record_id)}|${String(o.partner_crossbeam_record_id)}`;
 
 describe('crossbeam source', () => {
   it('discovers every stream with keys, and filters as params', async () => {

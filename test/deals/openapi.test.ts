@@ -177,7 +177,7 @@ describe('OpenAPI document', () => {
     w = await dealWorld();
     const res = await fetch(`${w.base}/openapi.json`);
     expect(res.status).toBe(200);
-    const doc = await res.json();
+    const doc = (await res.json()) as Json;
     expect(doc.openapi).toBe('3.1.0');
     expect(await validateOpenApi(doc)).toEqual({ valid: true });
     expect(semanticProblems(doc)).toEqual([]);
@@ -206,7 +206,7 @@ describe('OpenAPI document', () => {
   it('generates a typed client (openapi-typescript + openapi-fetch) that gets a token, submits a deal and reads it back', async () => {
     w = await dealWorld();
     const p = await w.partner('northwind');
-    const doc = await (await fetch(`${w.base}/openapi.json`)).json();
+    const doc = (await (await fetch(`${w.base}/openapi.json`)).json()) as Json;
     tmp = await generateClient(doc);
     const generated = fs.readFileSync(path.join(tmp, 'api.d.ts'), 'utf8');
     for (const op of ['createDeal', 'getDeal', 'issueToken', 'listDeals', 'updateDeal']) expect(generated).toContain(`${op}: {`);

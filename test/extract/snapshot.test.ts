@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReadMessage, Source, StreamDescriptor } from '../../src/connectors/types.js';
 import { InterruptedError } from '../../src/errors.js';
-import { extractStream as extractLoop, type ExtractStreamOptions } from '../../src/extract/extract-loop.js';
+import { extractStream as extractLoop, type ExtractStreamOptions, type StreamCounts } from '../../src/extract/extract-loop.js';
 import { createRawWriter } from '../../src/extract/raw-writer.js';
 import { nowIso, type Staging } from '../../src/staging/db.js';
 import { getState } from '../../src/staging/state.js';
@@ -74,7 +74,7 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       const run = await startRun(staging);
       const before = nowIso();
       const result = await extractStream({ staging, run, connection, source, stream: SNAPSHOT, batchSize: 5, ...extra }).catch((e: unknown) => e);
-      const counts = (run.counts.extract as Record<string, Record<string, number>>)[`${connection}/items`]!;
+      const counts = (run.counts.extract as Record<string, Pick<StreamCounts, 'records' | 'inserted' | 'updated' | 'unchanged' | 'deleted' | 'rejected'>>)[`${connection}/items`]!;
       return { run, before, result, counts };
     };
 

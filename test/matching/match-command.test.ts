@@ -16,6 +16,9 @@ const accounts = path.join(fixtures, 'accounts.csv');
 const signals = path.join(fixtures, 'signals.csv');
 const gold = path.join(fixtures, 'gold.csv');
 
+/** A row of `match --out` CSV: its documented columns (the test below checks that they are exactly these). */
+type MatchRow = Record<'signal_id' | 'status' | 'account_id' | 'rule' | 'confidence' | 'candidate_account_ids' | 'explanation', string>;
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'ps-match-'));
@@ -43,7 +46,7 @@ describe('matchFiles (file mode)', () => {
   it('writes one row per signal with the documented columns; extra input columns are ignored', async () => {
     const out = buffer();
     const summary = await matchFiles({ accounts, signals, out });
-    const rows = parse(out.text, { columns: true }) as Record<string, string>[];
+    const rows = parse(out.text, { columns: true }) as MatchRow[];
     expect(Object.keys(rows[0]!)).toEqual(['signal_id', 'status', 'account_id', 'rule', 'confidence', 'candidate_account_ids', 'explanation']);
     expect(rows).toHaveLength(20);
     expect(summary.signals).toBe(20);

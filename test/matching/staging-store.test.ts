@@ -47,9 +47,9 @@ describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
     await seed(staging, extra);
     const summary = await runStagedMatch(staging.db, policy, 'run-1', '2024-01-01T00:00:00.000Z');
     expect(summary).toMatchObject({ signals: extra + 3, matched: extra + 1, review: 1, unmatched: 1, decidedByReview: 0 });
-    const [{ n }] = (await staging.db('matches').count({ n: '*' })) as { n: number | string }[];
+    const n = ((await staging.db('matches').count({ n: '*' })) as { n: number | string }[])[0]?.n;
     expect(Number(n)).toBe(extra + 3);
-    const [{ m }] = (await staging.db('matches').where({ account_id: 'A3', rule: 'email-domain', run_id: 'run-1' }).count({ m: '*' })) as { m: number | string }[];
+    const m = ((await staging.db('matches').where({ account_id: 'A3', rule: 'email-domain', run_id: 'run-1' }).count({ m: '*' })) as { m: number | string }[])[0]?.m;
     expect(Number(m)).toBe(extra);
     expect((await listReview(staging.db)).map((r) => r.signalId)).toEqual(['S1']);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelsConfigInput } from '../../src/model/config.js';
 import { runModels } from '../../src/model/runner.js';
 import type { Staging } from '../../src/staging/db.js';
 import { dialects, tempDir } from '../helpers/staging.js';
@@ -142,7 +143,7 @@ describe.each(dialects)('canonical inputs on %s', (dialect) => {
     await insertRaw(staging, 'raw_partner_csv__signals', [
       { _key: '1', signal_id: 'S-10', partner: 'Beta', population: 'Prospects', company_name: 'Globex', website: 'globex.com', email: 'a@globex.com', country: 'DE', seen_at: '2024-02-02' },
     ]);
-    const models = {
+    const models: ModelsConfigInput = {
       inputs: {
         partner_signals: [
           { source: 'crossbeam.overlaps_accounts', kind: 'crossbeam-api' },
@@ -178,7 +179,7 @@ describe.each(dialects)('canonical inputs on %s', (dialect) => {
     await insertRaw(staging, 'raw_hs__companies', [
       { _key: '9', id: '9', name: 'Globex', domain: 'globex.com', hs_additional_domains: 'globex.de;globex.fr', country: 'Germany', hubspot_owner_id: '77', lifecyclestage: 'lead', hs_parent_company_id: '8' },
     ]);
-    const models = { inputs: { accounts: [{ source: 'sf.Account', kind: 'salesforce' }, { source: 'hs.companies', kind: 'hubspot' }] } };
+    const models: ModelsConfigInput = { inputs: { accounts: [{ source: 'sf.Account', kind: 'salesforce' }, { source: 'hs.companies', kind: 'hubspot' }] } };
     await runModels(staging, { models }, { baseDir, select: ['accounts'] });
     expect(await rowsOf(staging, 'accounts', ['account_id'])).toEqual([
       { account_id: '001', name: 'Acme', website: 'acme.com', domain: 'acme.com', domains: null, parent_account_id: null, country: 'US', owner: '005X', duns: '123', lifecycle_stage: 'Customer', churn_risk: 'High', source: 'sf.Account' },
@@ -187,9 +188,9 @@ describe.each(dialects)('canonical inputs on %s', (dialect) => {
   });
 
   it('a missing required input names the model and the table; an optional one gives an empty table', async () => {
-    const models = { inputs: { accounts: [{ source: 'nowhere.accounts', kind: 'csv' }] } };
+    const models: ModelsConfigInput = { inputs: { accounts: [{ source: 'nowhere.accounts', kind: 'csv' }] } };
     await expect(runModels(staging, { models }, { baseDir, select: ['accounts'] })).rejects.toThrow(/model accounts: input table raw_nowhere__accounts .*not in staging/);
-    const optional = { inputs: { accounts: [{ source: 'nowhere.accounts', kind: 'csv', optional: true }] } };
+    const optional: ModelsConfigInput = { inputs: { accounts: [{ source: 'nowhere.accounts', kind: 'csv', optional: true }] } };
     const r = await runModels(staging, { models: optional }, { baseDir, select: ['accounts'] });
     expect(r.models).toMatchObject([{ name: 'accounts', status: 'built', rows: 0 }]);
     expect(Object.keys(await staging.db('accounts').columnInfo()).sort()).toEqual(
@@ -199,7 +200,7 @@ describe.each(dialects)('canonical inputs on %s', (dialect) => {
 
   it('an input without a required column says which columns would do', async () => {
     await insertRaw(staging, 'raw_bad__accounts', [{ _key: '1', id: '1', website: 'x.com' }]);
-    const models = { inputs: { accounts: [{ source: 'bad.accounts', kind: 'csv' }] } };
+    const models: ModelsConfigInput = { inputs: { accounts: [{ source: 'bad.accounts', kind: 'csv' }] } };
     await expect(runModels(staging, { models }, { baseDir, select: ['accounts'] })).rejects.toThrow(/has no column for name \(expected one of: name, account_name, company_name\)/);
   });
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import type { ModelsConfigInput } from '../../src/model/config.js';
 import { openStaging, type Staging } from '../../src/staging/db.js';
 import { ensureRawTable } from '../../src/staging/raw-tables.js';
 import { newStagingUrl } from '../helpers/staging.js';
@@ -9,7 +10,7 @@ import { newStagingUrl } from '../helpers/staging.js';
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/model/', import.meta.url));
 
 /** The models section the fixture scenario is written for. */
-export const fixtureModelsConfig = () => ({
+export const fixtureModelsConfig = (): ModelsConfigInput => ({
   inputs: {
     accounts: [{ source: 'crm_csv.accounts', kind: 'csv' }],
     contacts: [{ source: 'crm_csv.contacts', kind: 'csv' }],

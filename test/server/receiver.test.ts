@@ -135,7 +135,7 @@ describe('webhook receiver (SQLite staging)', () => {
 
   it('stores one row and makes one CRM update when the same event arrives three times at once', async () => {
     const body = JSON.stringify(dealEvent('evt-dup'));
-    const results = await Promise.all([0, 1, 2].map(() => post('/webhooks/crossbeam', body, crossbeamHeaders(body, SECRET)).then(async (r) => [r.status, (await r.json()).status])));
+    const results = await Promise.all([0, 1, 2].map(() => post('/webhooks/crossbeam', body, crossbeamHeaders(body, SECRET)).then(async (r) => [r.status, ((await r.json()) as { status: string }).status])));
     expect(results.map((r) => r[0])).toEqual([200, 200, 200]);
     expect(results.map((r) => r[1]).sort()).toEqual(['accepted', 'duplicate', 'duplicate']);
     expect(await rows()).toHaveLength(1);
