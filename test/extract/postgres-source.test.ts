@@ -67,6 +67,44 @@ describe('postgres source into staging', () => {
     }
   });
 
+  it('snapshot: true on a stream without a cursor tombstones rows deleted from the table; without it they stay', async () => {
+    await admin.query(`CREATE TABLE ${schema}.partners (id integer PRIMARY KEY, name text NOT NULL)`);
+    await admin.query(`INSERT INTO ${schema}.partners SELECT i, 'Partner ' || i FROM generate_series(1, 20) i`);
+    const cfg = PostgresConfig.parse({
+      type: 'postgres', url: PG_URL, schema, batchSize: 7,
+      streams: {
+        snap: { table: 'partners', primaryKey: ['id'], snapshot: true },
+        plain: { table: 'partners', primaryKey: ['id'] },
+      },
+    });
+    const staging = await sc.open();
+    try {
+      const go = async (stream: string) => (await extractStreams({ staging, run: await startRun(staging), connection: 'wh', config: cfg, baseDir: '.', streams: [stream] })).streams[0]!;
+      const live = async (stream: string) => (await rawRows(staging, `raw_wh__${stream}`)).filter((r) => Number(r._deleted) === 0).map((r) => Number(r.id)).sort((a, b) => a - b);
+      const ids = (from: number, to: number, except: number[] = []) => Array.from({ length: to - from + 1 }, (_, i) => from + i).filter((i) => !except.includes(i));
+      expect(await go('snap')).toMatchObject({ records: 20, inserted: 20, deleted: 0 });
+      expect(await go('plain')).toMatchObject({ records: 20, inserted: 20, deleted: 0 });
+
+      await admin.query(`DELETE FROM ${schema}.partners WHERE id IN (4, 15)`);
+      await admin.query(`UPDATE ${schema}.partners SET name = 'Partner 7 (renamed)' WHERE id = 7`);
+      expect(await go('snap')).toMatchObject({ records: 18, updated: 1, unchanged: 17, deleted: 2 });
+      expect(await live('snap')).toEqual(ids(1, 20, [4, 15]));
+      expect(await go('plain')).toMatchObject({ records: 18, deleted: 0 });
+      expect(await live('plain')).toEqual(ids(1, 20));
+
+      // A row that comes back is live again; nothing else changes.
+      await admin.query(`INSERT INTO ${schema}.partners VALUES (4, 'Partner 4')`);
+      expect(await go('snap')).toMatchObject({ records: 19, deleted: 0 });
+      expect(await live('snap')).toEqual(ids(1, 20, [15]));
+    } finally {
+      await staging.close();
+    }
+    // An incremental read does not return unchanged rows, so it cannot say which ones were deleted.
+    const bad = PostgresConfig.safeParse({ type: 'postgres', url: PG_URL, streams: { s: { table: 't', primaryKey: ['id'], cursorField: 'updated_at', snapshot: true } } });
+    expect(bad.success).toBe(false);
+    expect(JSON.stringify(bad.error?.issues)).toContain('cannot be combined with cursorField');
+  });
+
   it('pageSql spells keyset paging out without row-value comparisons', async () => {
     const { source } = await makeSource();
     const sql = (source as unknown as { pageSql: (s: unknown, a: unknown[] | null, since?: Date) => { sql: string; params: unknown[] } }).pageSql(

@@ -51,7 +51,8 @@ export function columnValue(row: Record<string, unknown>, column: string): unkno
  * - With `cursorField` (a column that only grows, e.g. updated_at) the state is kept across runs:
  *   the next run reads only rows whose (cursor, pk) is past the last one seen.
  * - Without it, every run reads the whole table (unchanged rows are not rewritten in staging); the
- *   state only serves to resume an interrupted read.
+ *   state only serves to resume an interrupted read. With `snapshot: true` such a stream is a
+ *   snapshot (StreamDescriptor.snapshot): a completed read tombstones the staged rows it did not return.
  * Rows whose cursor is NULL are never read incrementally. The (cursor, pk) comparison is spelled
  * out as ORs rather than a row-value comparison so the same SQL runs on Snowflake.
  */
@@ -77,6 +78,7 @@ export class SqlSource implements Source {
       name,
       primaryKey: s.primaryKey,
       cursorField: s.cursorField,
+      ...(s.snapshot ? { snapshot: true } : {}),
       params: { table: s.table ?? null, query: s.query ?? null, schema: this.opts.schema ?? null, primaryKey: s.primaryKey, cursorField: s.cursorField ?? null },
     }));
   }
@@ -117,6 +119,8 @@ export class SqlSource implements Source {
     const prev = opts.state as SqlState | undefined;
     let after: unknown[] | null = prev?.v === 1 ? prev.after : null;
     const db = await this.db();
+    // A read from the first row starts a snapshot pass; a resumed one continues the saved pass.
+    if (cfg.snapshot && after === null) yield { type: 'snapshot-start' };
     for (;;) {
       const { sql, params } = this.pageSql(cfg, after, opts.since);
       const rows = await db.query(sql, params);
@@ -124,7 +128,7 @@ export class SqlSource implements Source {
       if (rows.length > 0) after = order.map((c) => keysetValue(columnValue(rows[rows.length - 1]!, c)));
       const last = rows.length < this.opts.batchSize;
       // A full read without a cursor ends with `after: null`: the next run reads the table again.
-      yield { type: 'checkpoint', state: { v: 1, after: last && !cfg.cursorField ? null : after } satisfies SqlState };
+      yield { type: 'checkpoint', state: { v: 1, after: last && !cfg.cursorField ? null : after } satisfies SqlState, ...(last && cfg.snapshot ? { snapshotEnd: true } : {}) };
       if (last || opts.signal?.aborted) return;
     }
   }
