@@ -60,7 +60,8 @@ export interface RawWriter {
   /**
    * May be called before the previous commit settled: batches commit in call order, and once one
    * fails none after it does (they reject without writing), so a later batch's state is never
-   * durable without an earlier batch's rows. The batch is read before `commit` returns.
+   * durable without an earlier batch's rows. The caller must not change the batch afterwards (the
+   * Postgres writer reads it only when its turn comes).
    */
   commit(batch: BatchToCommit): Promise<BatchCounts>;
   /** Release the writer (stops the writer thread); waits for batches in flight. */
