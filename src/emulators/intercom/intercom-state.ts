@@ -1,3 +1,5 @@
+import { ReverseIndex } from '../shared/reverse-index.js';
+
 /**
  * In-memory workspace of the Intercom emulator: contacts, companies and data attributes.
  * Timestamps are Unix seconds, as Intercom's API uses them.
@@ -115,32 +117,16 @@ export const WORKSPACE_ID = 'emul8r01';
  * change must go through `sync`.
  */
 class KeyIndex<T extends object> {
-  private byKey = new Map<string, Set<T>>();
-  private keyOf = new WeakMap<T, string>();
+  private index = new ReverseIndex<T, string>(new WeakMap<T, string>());
 
   constructor(private readonly key: (t: T) => string | null | undefined) {}
 
   sync(t: T): void {
-    const now = this.key(t) ?? undefined;
-    const before = this.keyOf.get(t);
-    if (now === before) return;
-    if (before !== undefined) {
-      const set = this.byKey.get(before);
-      set?.delete(t);
-      if (set?.size === 0) this.byKey.delete(before);
-    }
-    if (now === undefined) {
-      this.keyOf.delete(t);
-      return;
-    }
-    this.keyOf.set(t, now);
-    let set = this.byKey.get(now);
-    if (!set) this.byKey.set(now, (set = new Set()));
-    set.add(t);
+    this.index.file(t, this.key(t) ?? undefined);
   }
 
   candidates(key: string): Iterable<T> {
-    return this.byKey.get(key) ?? [];
+    return this.index.members(key) ?? [];
   }
 }
 

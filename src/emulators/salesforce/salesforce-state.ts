@@ -11,6 +11,7 @@ import {
   type ObjectDef,
 } from './salesforce-schema.js';
 import { SoqlError, caretMessage, likeToRegExp, parseDateTime, parseSoql, type Expr, type Literal, type SoqlQuery } from './salesforce-soql.js';
+import { ReverseIndex } from '../shared/reverse-index.js';
 
 /**
  * The emulated org: schema, records (deleted ones kept as tombstones with IsDeleted = true, so
@@ -294,7 +295,7 @@ export class SalesforceState {
     const key = `${f.name}\u0000${ci ? 'ci' : 'cs'}`;
     let idx = idxs.get(key);
     if (!idx) {
-      idx = { field: f.name, ci, byValue: new Map(), valueOf: new Map() };
+      idx = { field: f.name, ci, ids: new ReverseIndex<string, unknown>() };
       for (const [id, r] of this.table(obj)) indexRecord(idx, id, r);
       idxs.set(key, idx);
     }
@@ -400,7 +401,7 @@ export class SalesforceState {
     const out: SfRecord[] = [];
     const ci = isTextType(f.type) && !f.caseSensitive;
     const want = ci ? String(value).toLowerCase() : value;
-    const ids = this.fieldIndex(obj, f, ci).byValue.get(want);
+    const ids = this.fieldIndex(obj, f, ci).ids.members(want);
     if (!ids) return out;
     const t = this.table(obj);
     for (const id of ids) {
@@ -764,33 +765,16 @@ type CheckedExpr =
   | { kind: 'cmp'; r: ResolvedPath; op: string; value: Literal; like?: RegExp }
   | { kind: 'in'; r: ResolvedPath; values: Literal[]; negate: boolean };
 
-/** Index key → ids of the records holding it, and the key each record was indexed under. */
+/** Record ids by the value of one field (lower-cased when `ci`). */
 interface FieldIndex {
   field: string;
   ci: boolean;
-  byValue: Map<unknown, Set<string>>;
-  valueOf: Map<string, unknown>;
+  ids: ReverseIndex<string, unknown>;
 }
 
 function indexRecord(idx: FieldIndex, id: string, rec: SfRecord | undefined): void {
   const raw = rec?.[idx.field];
-  const now = raw === undefined || raw === null ? undefined : idx.ci ? String(raw).toLowerCase() : raw;
-  const had = idx.valueOf.has(id);
-  const before = idx.valueOf.get(id);
-  if (had && now === before) return;
-  if (had) {
-    const set = idx.byValue.get(before);
-    set?.delete(id);
-    if (set?.size === 0) idx.byValue.delete(before);
-  }
-  if (now === undefined) {
-    idx.valueOf.delete(id);
-    return;
-  }
-  idx.valueOf.set(id, now);
-  let set = idx.byValue.get(now);
-  if (!set) idx.byValue.set(now, (set = new Set()));
-  set.add(id);
+  idx.ids.file(id, raw === undefined || raw === null ? undefined : idx.ci ? String(raw).toLowerCase() : raw);
 }
 
 function fail(...errors: RecordError[]): SaveResult {
