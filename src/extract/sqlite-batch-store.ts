@@ -214,7 +214,8 @@ export class SqliteBatchStore {
         );
         counts.deleted += changes;
       }
-      for (const q of batch.statements) this.conn.prepare(q.sql).run(...q.bindings);
+      // The same reject and state SQL every batch: prepared once, like the row statements.
+      for (const q of batch.statements) this.stmt(q.sql).run(...q.bindings);
     });
     // IMMEDIATE: take the write lock up front (waiting out busy_timeout), instead of failing with
     // SQLITE_BUSY when a read turns into a write while another connection writes.
