@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Knex } from 'knex';
 import type { Staging } from '../staging/db.js';
-import { ensureRawTable, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
+import { createRawTableSql, ensureRawTable, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { rejectRow, type Reject } from '../staging/rejects.js';
 import { paramsHash, type StateKey } from '../staging/state.js';
 import { rowHash } from './row-hash.js';
@@ -124,6 +124,7 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
   if (st) statements.push(toNative(db('sync_state').insert(st).onConflict(['connection', 'stream', 'params_hash']).merge(['state', 'updated_at', 'run_id'])));
   return {
     table: batch.table,
+    createTable: createSqlOf(db, batch.table),
     groups: [...groups.values()],
     deletes: [...batch.deletes.values()].map((d) => {
       const cols = Object.keys(d.row);
@@ -135,6 +136,17 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
     extractedAt: batch.extractedAt,
     ...(batch.snapshot ? { snapshot: { pass: batch.snapshot.pass, complete: batch.snapshot.complete } } : {}),
   };
+}
+
+const createSql = new WeakMap<Knex, Map<string, string[]>>();
+
+/** createRawTableSql, compiled once per table rather than once per batch. */
+function createSqlOf(db: Knex, table: string): string[] {
+  let byTable = createSql.get(db);
+  if (!byTable) createSql.set(db, (byTable = new Map()));
+  let sql = byTable.get(table);
+  if (!sql) byTable.set(table, (sql = createRawTableSql(db, table)));
+  return sql;
 }
 
 function toNative(q: Knex.QueryBuilder): { sql: string; bindings: unknown[] } {

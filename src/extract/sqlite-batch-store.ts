@@ -7,6 +7,8 @@ import { hashOrder, hashValues } from './row-hash.js';
  */
 export interface WireBatch {
   table: string;
+  /** The table's CREATE statements (createRawTableSql), run when it does not exist yet. */
+  createTable: string[];
   /** Records by column set (a stream's rows nearly always share one), deduplicated by key. */
   groups: WireGroup[];
   /** Tombstones; `values` hold the key columns. */
@@ -101,9 +103,7 @@ export class SqliteBatchStore {
     if (!known) {
       const existing = (this.conn.prepare('SELECT name FROM pragma_table_info(?)').raw(true).all(batch.table) as string[][]).map((r) => r[0]!);
       if (existing.length === 0) {
-        this.conn.prepare(
-          `CREATE TABLE ${t} ("_key" text, "_hash" varchar(64) not null, "_extracted_at" varchar(32) not null, "_run_id" varchar(40) not null, "_deleted" integer not null default '0', primary key ("_key"))`,
-        ).run();
+        for (const sql of batch.createTable) this.conn.prepare(sql).run();
         known = new Set(RAW_META_COLUMNS);
       } else {
         known = new Set(existing);

@@ -82,13 +82,7 @@ export async function ensureRawTable(db: Knex, table: string, columns: Iterable<
       const info = await db(table).columnInfo();
       cols = new Set(Object.keys(info));
     } else {
-      await db.schema.createTable(table, (t) => {
-        t.text('_key').primary();
-        t.string('_hash', 64).notNullable();
-        t.string('_extracted_at', 32).notNullable();
-        t.string('_run_id', 40).notNullable();
-        t.integer('_deleted').notNullable().defaultTo(0);
-      });
+      await db.schema.createTable(table, defineRawTable);
       cols = new Set(RAW_META_COLUMNS);
     }
     tables.set(table, cols);
@@ -100,6 +94,23 @@ export async function ensureRawTable(db: Knex, table: string, columns: Iterable<
     });
     for (const c of missing) cols.add(c);
   }
+}
+
+/** The bookkeeping columns every raw table starts with; source columns are added as they come. */
+function defineRawTable(t: Knex.CreateTableBuilder): void {
+  t.text('_key').primary();
+  t.string('_hash', 64).notNullable();
+  t.string('_extracted_at', 32).notNullable();
+  t.string('_run_id', 40).notNullable();
+  t.integer('_deleted').notNullable().defaultTo(0);
+}
+
+/**
+ * The SQL that creates a raw table, compiled for `db`'s dialect: for a writer that runs it on a
+ * connection of its own (the SQLite writer thread), so the layout is defined here only.
+ */
+export function createRawTableSql(db: Knex, table: string): string[] {
+  return db.schema.createTable(table, defineRawTable).toSQL().map((q) => q.sql);
 }
 
 /** Forget cached column sets (after a table was dropped, e.g. --full-refresh). */
