@@ -10,7 +10,6 @@ import { rowHash } from './row-hash.js';
 import { SqliteBatchStore, type BatchCounts, type SqliteConnection, type WireBatch, type WireGroup } from './sqlite-batch-store.js';
 
 export type { BatchCounts } from './sqlite-batch-store.js';
-export { quoteIdent } from './sqlite-batch-store.js';
 
 /**
  * Writes one batch into staging in ONE transaction: raw rows (new or changed only), tombstones,

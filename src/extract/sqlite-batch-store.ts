@@ -1,4 +1,5 @@
 import { RAW_META_COLUMNS, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
+import { quoteIdent } from '../staging/sql-ident.js';
 import { hashOrder, hashValues } from './row-hash.js';
 
 /**
@@ -280,8 +281,4 @@ export class SqliteBatchStore {
     }
     return rows.length;
   }
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

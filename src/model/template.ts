@@ -1,6 +1,7 @@
 import type { Dialect } from '../staging/db.js';
 import { rawTableName } from '../staging/raw-tables.js';
 import { LIST_VARS, type ListVar, type ModelsConfig } from './config.js';
+import { quoteIdent } from '../staging/sql-ident.js';
 
 /**
  * Model SQL is plain SQL plus a few `{{ macro(args) }}` calls, rendered before it runs:
@@ -63,7 +64,7 @@ function parseArgs(text: string, line: number, name: string): string[] {
   return args;
 }
 
-export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+export { quoteIdent } from '../staging/sql-ident.js';
 const quoteLiteral = (v: string): string => `'${v.replaceAll("'", "''")}'`;
 
 function lineAt(text: string, index: number): number {

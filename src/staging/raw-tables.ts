@@ -112,8 +112,3 @@ function defineRawTable(t: Knex.CreateTableBuilder): void {
 export function createRawTableSql(db: Knex, table: string): string[] {
   return db.schema.createTable(table, defineRawTable).toSQL().map((q) => q.sql);
 }
-
-/** Forget cached column sets (after a table was dropped, e.g. --full-refresh). */
-export function forgetRawTable(db: Knex, table: string): void {
-  known.get(db)?.delete(table);
-}
