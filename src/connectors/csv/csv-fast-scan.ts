@@ -43,11 +43,6 @@ export interface ScanResult {
 const NL = 0x0a;
 const CR = 0x0d;
 
-function hasBefore(s: string, c: string, from: number, to: number): boolean {
-  const k = s.indexOf(c, from);
-  return k >= 0 && k < to;
-}
-
 /**
  * csv-parse's line count of quoted text `s[from, to)`: every `\r` and every `\n`, so a `\r\n` inside
  * quotes counts twice (only a `\r\n` that ends a record counts once). Copied, not corrected: both
@@ -166,7 +161,10 @@ export class FastCsvScanner {
             from = close + 2;
           }
           value += s.slice(from, close);
-          if (hasBefore(s, '\n', i, close) || hasBefore(s, '\r', i, close)) {
+          // Line breaks inside the quotes? The cached positions answer without searching the chunk.
+          if (nlPos >= 0 && nlPos <= i) nlPos = s.indexOf('\n', i + 1);
+          if (crPos >= 0 && crPos <= i) crPos = s.indexOf('\r', i + 1);
+          if ((nlPos >= 0 && nlPos < close) || (crPos >= 0 && crPos < close)) {
             lines += countLines(s, i + 1, close);
             // The reader's first-line rule counts `\n` only (a lone `\r` in a field is rare).
             for (let k = value.indexOf('\n'); k >= 0; k = value.indexOf('\n', k + 1)) inner++;
