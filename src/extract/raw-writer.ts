@@ -6,7 +6,7 @@ import type { Staging } from '../staging/db.js';
 import { createRawTableSql, ensureRawTable, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { rejectRow, type Reject } from '../staging/rejects.js';
 import { paramsHash, type StateKey } from '../staging/state.js';
-import { rowHash } from './row-hash.js';
+import { hashOrder, hashValues, rowHash } from './row-hash.js';
 import { SqliteBatchStore, type BatchCounts, type SqliteConnection, type WireBatch, type WireGroup } from './sqlite-batch-store.js';
 
 export type { BatchCounts } from './sqlite-batch-store.js';
@@ -94,6 +94,7 @@ function stateRow(batch: BatchToCommit): Record<string, unknown> | undefined {
 function toWire(db: Knex, batch: BatchToCommit): WireBatch {
   const groups = new Map<string, WireGroup>();
   let last: WireGroup | undefined;
+  let order: number[] = [];
   for (const r of batch.records.values()) {
     // Most rows have the last row's columns: compare name by name, no signature string per row.
     let same = last !== undefined;
@@ -111,12 +112,15 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
       const cols = Object.keys(r.row);
       const sig = cols.join('\u0000');
       let g = groups.get(sig);
-      if (!g) groups.set(sig, (g = { cols, keys: [], values: [] }));
+      if (!g) groups.set(sig, (g = { cols, keys: [], values: [], hashes: [] }));
       last = g;
+      order = hashOrder(cols);
     }
     last.keys.push(r.key);
     const cols = last.cols;
+    const base = last.values.length;
     for (let c = 0; c < cols.length; c++) last.values.push(r.row[cols[c]!] ?? null);
+    last.hashes.push(hashValues(cols, last.values, base, order));
   }
   const statements: WireBatch['statements'] = batch.rejects.map((r) => toNative(db('rejects').insert(rejectRow(r))));
   const st = stateRow(batch);

@@ -1,6 +1,5 @@
 import { RAW_META_COLUMNS, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { quoteIdent } from '../staging/sql-ident.js';
-import { hashOrder, hashValues } from './row-hash.js';
 
 /**
  * One batch for SQLite staging as plain data (strings, numbers, arrays), so it can be handed to the
@@ -31,6 +30,11 @@ export interface WireGroup {
   keys: string[];
   /** Row i's value of cols[c] is values[i * cols.length + c]. */
   values: (string | null)[];
+  /**
+   * Row i's content hash (row-hash.ts), computed by the sender: the reading thread has time to spare
+   * while the writer thread is the bound of an extract.
+   */
+  hashes: string[];
 }
 
 export interface BatchCounts {
@@ -129,13 +133,7 @@ export class SqliteBatchStore {
     const run = this.conn.transaction(() => {
       this.ensureTable(batch);
       if (batch.clearFirst) this.conn.prepare(`DELETE FROM ${t}`).run();
-      const hashes = batch.groups.map((g) => {
-        const w = g.cols.length;
-        const order = hashOrder(g.cols);
-        const h = new Array<string>(g.keys.length);
-        for (let i = 0; i < g.keys.length; i++) h[i] = hashValues(g.cols, g.values, i * w, order);
-        return h;
-      });
+      const hashes = batch.groups.map((g) => g.hashes);
       // Optimistic path while a table only receives new keys (a first extract, a backfill): plain
       // multi-row INSERTs, no lookup. The first key already there aborts that one statement
       // (SQLite backs it out, the transaction goes on) and the rest of the batch takes the lookup path.

@@ -18,11 +18,18 @@ db.pragma('foreign_keys = ON');
 // An 8 MiB page cache, half the in-process writer's: the memory budget now holds two threads, and
 // the writer thread is not the bottleneck (reading and parsing on the main thread take longer).
 const store = new SqliteBatchStore(db as unknown as SqliteConnection, 8192);
+// Checkpoint every 64 MiB of WAL rather than SQLite's 4 MiB: each checkpoint syncs the WAL and the
+// database file and copies pages that later batches touch again (the _key index), which was ~1 s of
+// a 1M-row extract. Durability is unchanged: commits never sync the WAL under synchronous=NORMAL;
+// a checkpoint is when a WAL's pages reach the database file. What is left is checkpointed at close.
+db.pragma('wal_autocheckpoint = 16384');
 
 let broken: Error | undefined;
 
 parentPort!.on('message', (msg: { id: number; batch?: WireBatch; close?: true }) => {
   if (msg.close) {
+    // PASSIVE: copies what no reader still needs, never waits for one.
+    if (!broken) db.pragma('wal_checkpoint(PASSIVE)');
     db.close();
     parentPort!.postMessage({ id: msg.id, closed: true });
     parentPort!.close();
