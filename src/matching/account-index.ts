@@ -18,6 +18,7 @@ import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type Norm
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
+import { PostingTable } from './posting-table.js';
 import type { AccountRecord } from './types.js';
 
 /** One account as an object, built on demand by `accountAt` (explain, tests); the index keeps columns. */
@@ -70,59 +71,49 @@ export interface Postings {
 }
 
 /**
- * Several string → account positions maps in one Map: each stored value is `position * 16 + tags`, the tags
- * a bit mask (bit `1 << tag`). The maps it replaces share most keys (a company `Acme` at acme.com has the
- * name key and the domain label `acme`; a parent's website is its child's extra domain), so one entry
- * serves several of them, and a host needs one lookup to know whether it is any account's domain. One
- * account under one key with several tags stays one number, not an array (the usual name key = label).
- * Positions must stay below 2^28 (`>>> 4` on the stored value).
+ * Several string → account positions maps in one table: each stored value is `position * 16 + tags`, the
+ * tags a bit mask (bit `1 << tag`). The maps it replaces share most keys (a company `Acme` at acme.com has
+ * the name key and the domain label `acme`; a parent's website is its child's extra domain), so a host
+ * needs one lookup to know whether it is any account's domain. Positions must stay below 2^27 (the stored
+ * value is an int32).
  */
 export class TaggedPostings {
-  private readonly map = new Map<string, number | number[]>();
-  // The last lookup: a signal asks about the same key several times in a row (is this host a known domain,
-  // then whose website it is, then whose extra domain), and a probe into a million-entry Map is a cache miss.
-  private lastKey: string | undefined;
-  private lastValue: number | number[] | undefined;
-  private lookup(key: string): number | number[] | undefined {
-    if (key === this.lastKey) return this.lastValue;
-    const v = this.map.get(key);
-    this.lastKey = key;
-    this.lastValue = v;
-    return v;
+  private readonly table: PostingTable;
+  constructor(expectedKeys?: number) {
+    this.table = new PostingTable(expectedKeys);
   }
   add(key: string, idx: number, tag: number): void {
-    this.addMask(key, idx, 1 << tag);
+    this.table.add(key, idx * 16 + (1 << tag));
   }
-  /** Adds the account under every tag of `mask` with one lookup. */
+  /** Adds the account under every tag of `mask` with one entry. */
   addMask(key: string, idx: number, mask: number): void {
-    this.lastKey = undefined;
-    const cur = this.map.get(key);
-    if (cur === undefined) this.map.set(key, idx * 16 + mask);
-    else if (typeof cur === 'number') {
-      if (cur >>> 4 !== idx) this.map.set(key, [cur, idx * 16 + mask]);
-      else if ((cur & mask) !== mask) this.map.set(key, cur + (mask & ~cur));
-    } else {
-      // Positions arrive in increasing order, so a repeat can only be the last entry.
-      const last = cur[cur.length - 1]!;
-      if (last >>> 4 !== idx) cur.push(idx * 16 + mask);
-      else if ((last & mask) !== mask) cur[cur.length - 1] = last + (mask & ~last);
-    }
+    this.table.add(key, idx * 16 + mask);
   }
   get(key: string, tag: number): readonly number[] {
-    const cur = this.lookup(key);
-    if (cur === undefined) return EMPTY;
+    const t = this.table;
+    const slot = t.find(key);
+    if (slot < 0) return EMPTY;
     const bit = 1 << tag;
-    if (typeof cur === 'number') return (cur & bit) !== 0 ? [cur >>> 4] : EMPTY;
-    const out: number[] = [];
-    for (const v of cur) if ((v & bit) !== 0) out.push(v >>> 4);
+    const n = t.valueCount(slot);
+    let out = EMPTY as number[];
+    // Values come in the order they were added, so positions do not decrease; one account may have
+    // several values under a key (its website and an extra domain): report it once.
+    for (let i = 0; i < n; i++) {
+      const v = t.valueAt(slot, i);
+      if ((v & bit) === 0) continue;
+      const idx = v >>> 4;
+      if (out === EMPTY) out = [idx];
+      else if (out[out.length - 1] !== idx) out.push(idx);
+    }
     return out;
   }
   /** True when the key has an entry with one of the tags in `mask` (bit `1 << tag`). */
   hasAny(key: string, mask: number): boolean {
-    const cur = this.lookup(key);
-    if (cur === undefined) return false;
-    if (typeof cur === 'number') return (cur & mask) !== 0;
-    for (const v of cur) if ((v & mask) !== 0) return true;
+    const t = this.table;
+    const slot = t.find(key);
+    if (slot < 0) return false;
+    const n = t.valueCount(slot);
+    for (let i = 0; i < n; i++) if ((t.valueAt(slot, i) & mask) !== 0) return true;
     return false;
   }
   /** The postings of one tag, as a map of their own. */
@@ -157,7 +148,8 @@ export interface AccountIndex {
   websiteDomains: (string | null)[];
   /** Each account's own name key ('' when none): whether a signal's name is the account's, without a lookup. */
   nameKeys: string[];
-  byId: Map<string, number>;
+  /** Account id → position (`get` returns undefined for an unknown id). */
+  byId: PostingTable;
   /** Website, extra and contacts' domains (tags WEBSITE, EXTRA, CONTACT); read through the views below. */
   domainPostings: TaggedPostings;
   /** Name keys, domain labels, acronyms and core keys (tags NAME, LABEL, ACRONYM, CORE). */
@@ -186,7 +178,7 @@ export interface AccountIndex {
   fuzzyKeys: string[];
   fuzzyOwners: number[];
   /** Blocking key → positions in fuzzyKeys. */
-  fuzzyBlocks: PostingMap;
+  fuzzyBlocks: PostingTable;
   /** Parent-link cycles found, each as the account ids on the cycle. */
   cycles: string[][];
   /** Accounts whose parent id names no account (treated as top-level). */
@@ -210,8 +202,9 @@ export function fuzzyBlockKeys(key: string): string[] {
 
 export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
   const n = records.length;
-  const domainPostings = new TaggedPostings();
-  const namePostings = new TaggedPostings();
+  // About one website and one name entry per account, and a few more (extra domains, aliases, labels).
+  const domainPostings = new TaggedPostings(n + (n >> 2));
+  const namePostings = new TaggedPostings(2 * n);
   const index: AccountIndex = {
     size: 0,
     ids: [],
@@ -223,7 +216,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     depth: new Int32Array(n),
     websiteDomains: [],
     nameKeys: [],
-    byId: new Map(),
+    byId: new PostingTable(n),
     domainPostings,
     namePostings,
     websiteDomain: domainPostings.view(WEBSITE),
@@ -238,7 +231,8 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     members: new Map(),
     fuzzyKeys: [],
     fuzzyOwners: [],
-    fuzzyBlocks: new PostingMap(),
+    // Blocking keys are three characters: a few thousand of them, however many accounts.
+    fuzzyBlocks: new PostingTable(),
     cycles: [],
     danglingParents: [],
     duplicateIds: [],
@@ -248,12 +242,11 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   for (const r of records) {
     const id = String(r.accountId ?? '').trim();
     if (id === '') continue;
-    if (index.byId.has(id)) {
+    if (index.byId.addFirst(id, index.size) >= 0) {
       index.duplicateIds.push(id);
       continue;
     }
     const idx = index.size++;
-    index.byId.set(id, idx);
     const site = firstWebsiteDomain(r.website);
     const duns = normalizeDuns(r.duns);
     index.ids.push(id);

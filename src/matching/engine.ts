@@ -268,7 +268,7 @@ function fuzzyHits(ctx: Ctx, name: NormalizedName): Hit[] {
   const best = new Map<number, number>();
   const seen = new Set<number>();
   for (const b of fuzzyBlockKeys(key)) {
-    const block = index.fuzzyBlocks.get(b);
+    const block = index.fuzzyBlocks.values(b);
     if (block.length > policy.fuzzy.maxBlockSize) continue;
     for (const f of block) {
       if (seen.has(f)) continue;

@@ -1,0 +1,201 @@
+/**
+ * A string → numbers multimap kept in typed arrays: the account index's postings (and its id lookup).
+ *
+ * Why not a `Map<string, number | number[]>`: at a million accounts the index is a few million keys, and
+ * on this kind of machine every random memory access is expensive. A Map reaches a value through its
+ * bucket array, an entry, and the key string's object (three places in memory), rehashes everything each
+ * time it doubles, and leaves millions of key strings for the garbage collector to copy and trace. Here a
+ * slot holds the key's hash, where its characters are and its value, so a lookup touches the slot and the
+ * characters; the table is sized once from the expected number of keys; and the keys are characters in
+ * one array, not string objects.
+ *
+ * Open addressing with linear probing, one slot per distinct key. Most keys have one value, stored in the
+ * slot; a key with several keeps them in an array, in the order they were added.
+ *
+ * @example
+ *   const t = new PostingTable(3);
+ *   t.add('acme.com', 3); t.add('acme.com', 7); t.add('zen.io', 1);
+ *   t.values('acme.com')   // [3, 7]
+ *   t.has('acme.io')       // false
+ */
+export class PostingTable {
+  /**
+   * Slot s is `slots[4s … 4s+3]`: hash, key length + 1 (0: empty), start of the key in `chars`, and the
+   * value (≥ 0) or, for a key with several values, -1 - its position in `lists`.
+   */
+  private slots: Int32Array;
+  private mask: number;
+  private keyCount = 0;
+  private chars: Uint16Array;
+  private charsUsed = 0;
+  private readonly lists: number[][] = [];
+  // The last key looked up: callers often ask about one key several times in a row.
+  private lastKey: string | undefined;
+  private lastSlot = -1;
+
+  constructor(expectedKeys = 16) {
+    const capacity = capacityFor(expectedKeys);
+    this.slots = new Int32Array(capacity * 4);
+    this.mask = capacity - 1;
+    // Keys of the index are domains and name keys: about a dozen characters.
+    this.chars = new Uint16Array(Math.max(64, expectedKeys * 12));
+  }
+
+  /** Number of distinct keys. */
+  get size(): number {
+    return this.keyCount;
+  }
+
+  /** Adds `value` under `key` (values must be ≥ 0). */
+  add(key: string, value: number): void {
+    this.lastKey = undefined;
+    const h = hashString(key);
+    const s = this.probe(key, h);
+    const slots = this.slots;
+    if (slots[s * 4 + 1] !== 0) {
+      const v = slots[s * 4 + 3]!;
+      if (v >= 0) slots[s * 4 + 3] = -1 - (this.lists.push([v, value]) - 1);
+      else this.lists[-1 - v]!.push(value);
+      return;
+    }
+    if (this.keyCount + 1 > MAX_LOAD * (this.mask + 1)) {
+      this.resize(2 * (this.mask + 1));
+      this.add(key, value);
+      return;
+    }
+    this.keyCount++;
+    slots[s * 4] = h;
+    slots[s * 4 + 1] = key.length + 1;
+    slots[s * 4 + 2] = this.storeChars(key);
+    slots[s * 4 + 3] = value;
+  }
+
+  /**
+   * Adds `value` under `key` unless the key has a value already; returns that first value, or -1 when it
+   * added (one probe where `has` then `add` would take two).
+   */
+  addFirst(key: string, value: number): number {
+    this.lastKey = undefined;
+    const h = hashString(key);
+    const s = this.probe(key, h);
+    if (this.slots[s * 4 + 1] !== 0) return this.valueAt(s, 0);
+    this.add(key, value);
+    return -1;
+  }
+
+  /** The first value stored under `key`, or undefined. */
+  get(key: string): number | undefined {
+    const s = this.find(key);
+    return s < 0 ? undefined : this.valueAt(s, 0);
+  }
+
+  /** True when the key has a value. */
+  has(key: string): boolean {
+    return this.find(key) >= 0;
+  }
+
+  /** The values stored under `key`, in the order they were added (do not change the array). */
+  values(key: string): readonly number[] {
+    const s = this.find(key);
+    if (s < 0) return EMPTY;
+    const v = this.slots[s * 4 + 3]!;
+    return v >= 0 ? [v] : this.lists[-1 - v]!;
+  }
+
+  /** The key's slot, or -1. Read its values with `valueCount` and `valueAt`. */
+  find(key: string): number {
+    if (key === this.lastKey) return this.lastSlot;
+    const s = this.probe(key, hashString(key));
+    this.lastKey = key;
+    this.lastSlot = this.slots[s * 4 + 1] === 0 ? -1 : s;
+    return this.lastSlot;
+  }
+
+  valueCount(slot: number): number {
+    const v = this.slots[slot * 4 + 3]!;
+    return v >= 0 ? 1 : this.lists[-1 - v]!.length;
+  }
+
+  valueAt(slot: number, i: number): number {
+    const v = this.slots[slot * 4 + 3]!;
+    return v >= 0 ? v : this.lists[-1 - v]![i]!;
+  }
+
+  /** The slot holding `key`, or the empty slot where it would go. */
+  private probe(key: string, h: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const lenPlus1 = key.length + 1;
+    let s = h & mask;
+    for (;;) {
+      const l = slots[s * 4 + 1]!;
+      if (l === 0) return s;
+      if (l === lenPlus1 && slots[s * 4] === h && this.charsEqual(slots[s * 4 + 2]!, key)) return s;
+      s = (s + 1) & mask;
+    }
+  }
+
+  private charsEqual(start: number, key: string): boolean {
+    const chars = this.chars;
+    for (let k = 0; k < key.length; k++) if (chars[start + k] !== key.charCodeAt(k)) return false;
+    return true;
+  }
+
+  private storeChars(key: string): number {
+    const len = key.length;
+    if (this.charsUsed + len > this.chars.length) this.chars = grow16(this.chars, this.charsUsed + len);
+    const chars = this.chars;
+    const start = this.charsUsed;
+    for (let i = 0; i < len; i++) chars[start + i] = key.charCodeAt(i);
+    this.charsUsed += len;
+    return start;
+  }
+
+  private resize(capacity: number): void {
+    const old = this.slots;
+    this.slots = new Int32Array(capacity * 4);
+    this.mask = capacity - 1;
+    for (let s = 0; s * 4 < old.length; s++) {
+      if (old[s * 4 + 1] === 0) continue;
+      let t = old[s * 4]! & this.mask;
+      while (this.slots[t * 4 + 1] !== 0) t = (t + 1) & this.mask;
+      this.slots.set(old.subarray(s * 4, s * 4 + 4), t * 4);
+    }
+  }
+}
+
+const EMPTY: readonly number[] = Object.freeze([]);
+
+/** Linear probing stays short below this share of slots in use. */
+const MAX_LOAD = 0.7;
+
+function capacityFor(entries: number): number {
+  let c = 16;
+  while (c * MAX_LOAD < entries) c *= 2;
+  return c;
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over UTF-16 code units, then `mix`. */
+function hashString(s: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return mix(h);
+}
+
+/** MurmurHash3's finaliser: spreads FNV's differences over all bits (the slot is taken from the low ones). */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function grow16(a: Uint16Array, min: number): Uint16Array {
+  const b = new Uint16Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { PostingTable } from '../../src/matching/posting-table.js';
+
+describe('PostingTable', () => {
+  it('returns every value of a key in the order added, and nothing for other keys', () => {
+    const t = new PostingTable();
+    t.add('acme.com', 3);
+    t.add('zen.io', 1);
+    t.add('acme.com', 7);
+    t.add('acme.com', 7);
+    expect(t.values('acme.com')).toEqual([3, 7, 7]);
+    expect(t.values('zen.io')).toEqual([1]);
+    expect(t.values('acme.co')).toEqual([]);
+    expect(t.has('zen.io')).toBe(true);
+    expect(t.has('zen.i')).toBe(false);
+    expect(t.get('acme.com')).toBe(3);
+    expect(t.get('nope')).toBeUndefined();
+    expect(t.size).toBe(2);
+  });
+
+  it('addFirst adds a new key and reports the first value of a known one', () => {
+    const t = new PostingTable();
+    expect(t.addFirst('A1', 0)).toBe(-1);
+    expect(t.addFirst('A2', 1)).toBe(-1);
+    expect(t.addFirst('A1', 2)).toBe(0);
+    expect(t.values('A1')).toEqual([0]);
+  });
+
+  it('keeps keys and their value order when it grows far past its expected size', () => {
+    const t = new PostingTable(1);
+    const n = 20_000;
+    for (let i = 0; i < n; i++) t.add(`k${i}`, i);
+    for (let i = 0; i < n; i += 7) t.add(`k${i}`, n + i);
+    for (let i = 0; i < n; i++) expect(t.values(`k${i}`)).toEqual(i % 7 === 0 ? [i, n + i] : [i]);
+    expect(t.has(`k${n}`)).toBe(false);
+    expect(t.size).toBe(n);
+  });
+
+  it('tells apart keys of any characters and lengths (Unicode, empty, prefixes of each other)', () => {
+    const t = new PostingTable();
+    const keys = ['', 'a', 'ab', 'abc', 'müller', 'mueller', '株式会社', '😀', '\u0000', 'x'.repeat(70_000)];
+    keys.forEach((k, i) => t.add(k, i));
+    keys.forEach((k, i) => expect(t.values(k)).toEqual([i]));
+    expect(t.has('abcd')).toBe(false);
+    expect(t.has('x'.repeat(69_999))).toBe(false);
+  });
+
+  it('answers a repeated question about the same key the same way after other keys were added', () => {
+    const t = new PostingTable();
+    t.add('a', 1);
+    expect(t.values('a')).toEqual([1]);
+    t.add('a', 2);
+    expect(t.values('a')).toEqual([1, 2]);
+    t.add('b', 3);
+    expect(t.has('a')).toBe(true);
+    expect(t.values('b')).toEqual([3]);
+  });
+});
