@@ -122,26 +122,32 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     if (c === undefined) names.set(k, (c = rawColumnName(k)));
     return c;
   };
-  // Names of the last record that was already a raw row, in order: a name equal to the one at its
-  // position there is known to be normalised without a lookup.
-  const readyNames: string[] = [];
-  const toRow = (record: Record<string, unknown>): Record<string, string | null> => {
-    // Records that are already raw rows (normalised names, text or null values: every CSV record)
-    // are used as they are: no second object per row.
-    let ready = true;
-    let i = 0;
-    for (const k in record) {
-      const v = record[k];
-      if ((v !== null && typeof v !== 'string') || (readyNames[i] !== k && columnOf(k) !== k)) {
-        ready = false;
-        break;
-      }
-      readyNames[i++] = k;
+  // A record's shape: its field names in order and the raw columns they map to. Records of a stream
+  // nearly always share one, so a record costs two native calls (Object.keys, Object.values) and a
+  // comparison with the last shape, and rows of a shape share one `cols` array.
+  let lastKeys: string[] = [];
+  let lastCols: readonly string[] | undefined;
+  const prepare = (record: Record<string, unknown>): { cols: readonly string[]; values: (string | null)[] } => {
+    const keys = Object.keys(record);
+    let same = keys.length === lastKeys.length;
+    for (let i = 0; same && i < keys.length; i++) same = keys[i] === lastKeys[i];
+    if (!same) {
+      const cols = keys.map(columnOf);
+      lastKeys = keys;
+      // Two fields that normalise to one column: the object path below keeps the last, as it always did.
+      lastCols = new Set(cols).size === cols.length ? cols : undefined;
     }
-    if (ready) return record as Record<string, string | null>;
+    if (lastCols) {
+      const values = Object.values(record);
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v !== null && typeof v !== 'string') values[i] = rawValue(v);
+      }
+      return { cols: lastCols, values: values as (string | null)[] };
+    }
     const row: Record<string, string | null> = {};
-    for (const k in record) row[columnOf(k)] = rawValue(record[k]);
-    return row;
+    for (const k of keys) row[columnOf(k)] = rawValue(record[k]);
+    return { cols: Object.keys(row), values: Object.values(row) };
   };
   const counts: StreamCounts = { records: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, batches: 0, deletionsSkipped: 0 };
   let clearPending = fullRefresh;
@@ -220,14 +226,13 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
       if (next.done) break;
       const m = next.value;
       if (m.type === 'record') {
-        const row = toRow(m.record);
         const key = recordKey(m.record, stream.primaryKey);
         if (key === undefined) {
           rejects.push({ runId: run.id, step: 'extract', source: sourceName, kind: 'invalid', code: 'MISSING_KEY', reason: `primary key (${stream.primaryKey.join(', ')}) is empty`, record: m.record });
           counts.rejected++;
           if (pass !== undefined) passRejected++;
         } else {
-          records.set(key, { key, row });
+          records.set(key, { key, ...prepare(m.record) });
           deletes.delete(key);
           counts.records++;
         }
@@ -236,7 +241,7 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
         const key = recordKey(m.key, stream.primaryKey);
         if (key !== undefined) {
           records.delete(key);
-          deletes.set(key, { key, row: toRow(m.key) });
+          deletes.set(key, { key, ...prepare(m.key) });
         }
         buffered++;
       } else if (m.type === 'reject') {

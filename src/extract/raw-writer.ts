@@ -6,7 +6,7 @@ import type { Staging } from '../staging/db.js';
 import { createRawTableSql, ensureRawTable, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { rejectRow, type Reject } from '../staging/rejects.js';
 import { paramsHash, type StateKey } from '../staging/state.js';
-import { hashOrder, hashValues, rowHash } from './row-hash.js';
+import { hashOrder, hashValues } from './row-hash.js';
 import { SqliteBatchStore, type BatchCounts, type SqliteConnection, type WireBatch, type WireGroup } from './sqlite-batch-store.js';
 
 export type { BatchCounts } from './sqlite-batch-store.js';
@@ -29,8 +29,17 @@ export type { BatchCounts } from './sqlite-batch-store.js';
  */
 export interface PreparedRow {
   key: string;
-  /** Normalised raw columns, without bookkeeping columns. */
-  row: Record<string, string | null>;
+  /** Normalised raw column names, without bookkeeping columns; rows of one shape share the array. */
+  cols: readonly string[];
+  /** `values[i]` is the value of `cols[i]`. */
+  values: (string | null)[];
+}
+
+/** A prepared row as an object (column → value). */
+export function rowObject(r: PreparedRow): Record<string, string | null> {
+  const o: Record<string, string | null> = {};
+  for (let i = 0; i < r.cols.length; i++) o[r.cols[i]!] = r.values[i] ?? null;
+  return o;
 }
 
 export interface BatchToCommit {
@@ -94,33 +103,23 @@ function stateRow(batch: BatchToCommit): Record<string, unknown> | undefined {
 function toWire(db: Knex, batch: BatchToCommit): WireBatch {
   const groups = new Map<string, WireGroup>();
   let last: WireGroup | undefined;
+  let lastCols: readonly string[] | undefined;
   let order: number[] = [];
   for (const r of batch.records.values()) {
-    // Most rows have the last row's columns: compare name by name, no signature string per row.
-    let same = last !== undefined;
-    if (same) {
-      let i = 0;
-      for (const c in r.row) {
-        if (last!.cols[i++] !== c) {
-          same = false;
-          break;
-        }
-      }
-      same &&= i === last!.cols.length;
-    }
-    if (!same || last === undefined) {
-      const cols = Object.keys(r.row);
-      const sig = cols.join('\u0000');
+    // Rows of one shape share their cols array; only a new array needs the signature lookup.
+    if (r.cols !== lastCols) {
+      const sig = r.cols.join('\u0000');
       let g = groups.get(sig);
-      if (!g) groups.set(sig, (g = { cols, keys: [], values: [], hashes: [] }));
+      if (!g) groups.set(sig, (g = { cols: [...r.cols], keys: [], values: [], hashes: [] }));
       last = g;
-      order = hashOrder(cols);
+      lastCols = r.cols;
+      order = hashOrder(g.cols);
     }
-    last.keys.push(r.key);
-    const cols = last.cols;
-    const base = last.values.length;
-    for (let c = 0; c < cols.length; c++) last.values.push(r.row[cols[c]!] ?? null);
-    last.hashes.push(hashValues(cols, last.values, base, order));
+    const g = last!;
+    g.keys.push(r.key);
+    const vs = r.values;
+    for (let c = 0; c < vs.length; c++) g.values.push(vs[c]!);
+    g.hashes.push(hashValues(g.cols, vs, 0, order));
   }
   const statements: WireBatch['statements'] = batch.rejects.map((r) => toNative(db('rejects').insert(rejectRow(r))));
   const st = stateRow(batch);
@@ -129,10 +128,7 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
     table: batch.table,
     createTable: createSqlOf(db, batch.table),
     groups: [...groups.values()],
-    deletes: [...batch.deletes.values()].map((d) => {
-      const cols = Object.keys(d.row);
-      return { cols, key: d.key, values: cols.map((c) => d.row[c] ?? null) };
-    }),
+    deletes: [...batch.deletes.values()].map((d) => ({ cols: [...d.cols], key: d.key, values: d.values })),
     statements,
     clearFirst: Boolean(batch.clearFirst),
     runId: batch.runId,
@@ -318,7 +314,7 @@ class KnexRawWriter implements RawWriter {
       const seen: string[] = [];
       for (const r of batch.records.values()) {
         const e = existing.get(r.key);
-        const hash = rowHash(r.row);
+        const hash = hashValues(r.cols, r.values);
         if (e && e.hash === hash && !e.deleted) {
           counts.unchanged++;
           if (pass !== undefined) seen.push(r.key);
@@ -326,7 +322,7 @@ class KnexRawWriter implements RawWriter {
         }
         if (e) counts.updated++;
         else counts.inserted++;
-        const w: Record<string, unknown> = { ...r.row, _key: r.key, _hash: hash, _extracted_at: batch.extractedAt, _run_id: batch.runId, _deleted: 0 };
+        const w: Record<string, unknown> = { ...rowObject(r), _key: r.key, _hash: hash, _extracted_at: batch.extractedAt, _run_id: batch.runId, _deleted: 0 };
         if (pass !== undefined) w[RAW_SEEN_COLUMN] = pass;
         writes.push(w);
       }
@@ -345,7 +341,7 @@ class KnexRawWriter implements RawWriter {
         if (e) {
           await trx(batch.table).where({ _key: d.key }).update({ _deleted: 1, _hash: TOMBSTONE, _extracted_at: batch.extractedAt, _run_id: batch.runId });
         } else {
-          tombstones.push({ ...d.row, _key: d.key, _hash: TOMBSTONE, _extracted_at: batch.extractedAt, _run_id: batch.runId, _deleted: 1 });
+          tombstones.push({ ...rowObject(d), _key: d.key, _hash: TOMBSTONE, _extracted_at: batch.extractedAt, _run_id: batch.runId, _deleted: 1 });
         }
       }
       await upsertRows(trx, batch.table, tombstones);
@@ -369,8 +365,8 @@ const TOMBSTONE = 'tombstone';
 
 function columnsOf(batch: BatchToCommit): Set<string> {
   const cols = new Set<string>();
-  for (const r of batch.records.values()) for (const c of Object.keys(r.row)) cols.add(c);
-  for (const r of batch.deletes.values()) for (const c of Object.keys(r.row)) cols.add(c);
+  for (const r of batch.records.values()) for (const c of r.cols) cols.add(c);
+  for (const r of batch.deletes.values()) for (const c of r.cols) cols.add(c);
   if (batch.snapshot) cols.add(RAW_SEEN_COLUMN);
   return cols;
 }
