@@ -110,16 +110,16 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
     if (r.cols !== lastCols) {
       const sig = r.cols.join('\u0000');
       let g = groups.get(sig);
-      if (!g) groups.set(sig, (g = { cols: [...r.cols], keys: [], values: [], hashes: [] }));
+      if (!g) groups.set(sig, (g = { cols: [...r.cols], keys: [], rows: [], hashes: [] }));
       last = g;
       lastCols = r.cols;
       order = hashOrder(g.cols);
     }
+    // The row's own value array goes on the wire: no copy here (the batch is cloned when sent).
     const g = last!;
     g.keys.push(r.key);
-    const vs = r.values;
-    for (let c = 0; c < vs.length; c++) g.values.push(vs[c]!);
-    g.hashes.push(hashValues(g.cols, vs, 0, order));
+    g.rows.push(r.values);
+    g.hashes.push(hashValues(g.cols, r.values, 0, order));
   }
   const statements: WireBatch['statements'] = batch.rejects.map((r) => toNative(db('rejects').insert(rejectRow(r))));
   const st = stateRow(batch);

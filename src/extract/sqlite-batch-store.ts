@@ -28,8 +28,8 @@ export interface WireBatch {
 export interface WireGroup {
   cols: string[];
   keys: string[];
-  /** Row i's value of cols[c] is values[i * cols.length + c]. */
-  values: (string | null)[];
+  /** Row i's value of cols[c] is rows[i][c]. */
+  rows: (string | null)[][];
   /**
    * Row i's content hash (row-hash.ts), computed by the sender: the reading thread has time to spare
    * while the writer thread is the bound of an extract.
@@ -256,13 +256,13 @@ export class SqliteBatchStore {
     const push =
       keyCol >= 0
         ? (i: number) => {
-            const base = i * w;
-            for (let c = 0; c < w; c++) params.push(g.values[base + c]);
+            const row = g.rows[i]!;
+            for (let c = 0; c < w; c++) params.push(row[c]);
             params.push(hashes[i]);
           }
         : (i: number) => {
-            const base = i * w;
-            for (let c = 0; c < w; c++) params.push(g.values[base + c]);
+            const row = g.rows[i]!;
+            for (let c = 0; c < w; c++) params.push(row[c]);
             params.push(g.keys[i], hashes[i]);
           };
     const run = (s: SqliteStatement): boolean => {
@@ -301,8 +301,8 @@ function keyColumnOf(g: WireGroup): number {
   const w = g.cols.length;
   if (g.keys.length === 0) return -1;
   let c = 0;
-  while (c < w && g.values[c] !== g.keys[0]) c++;
+  while (c < w && g.rows[0]![c] !== g.keys[0]) c++;
   if (c === w) return -1;
-  for (let i = 1; i < g.keys.length; i++) if (g.values[i * w + c] !== g.keys[i]) return -1;
+  for (let i = 1; i < g.keys.length; i++) if (g.rows[i]![c] !== g.keys[i]) return -1;
   return c;
 }
