@@ -18,6 +18,7 @@ import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type Norm
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
+import { CharArena } from './char-arena.js';
 import { PostingTable } from './posting-table.js';
 import type { AccountRecord } from './types.js';
 
@@ -144,10 +145,15 @@ export interface AccountIndex {
   root: Int32Array;
   /** 0 for the ultimate parent, 1 for its children, … */
   depth: Int32Array;
-  /** The account's own registrable website domain, if any. */
-  websiteDomains: (string | null)[];
-  /** Each account's own name key ('' when none): whether a signal's name is the account's, without a lookup. */
-  nameKeys: string[];
+  /** The accounts' own registrable website domains (read with `websiteDomainOf`). */
+  siteDomains: CharArena;
+  /** Each account's ref in `siteDomains`, -1 when it has no website domain. */
+  siteDomainRef: Int32Array;
+  /**
+   * Each account's ref of its own name key in `fuzzyKeys`, -1 when the key is '': whether a signal's name
+   * is the account's, without a lookup (see `hasNameKey`).
+   */
+  nameKeyRef: Int32Array;
   /** Account id → position (`get` returns undefined for an unknown id). */
   byId: PostingTable;
   /** Website, extra and contacts' domains (tags WEBSITE, EXTRA, CONTACT); read through the views below. */
@@ -174,8 +180,8 @@ export interface AccountIndex {
   duns: PostingMap;
   /** Members of each hierarchy, keyed by root position. Only hierarchies with more than one member. */
   members: Map<number, number[]>;
-  /** Name keys of each account (for fuzzy scoring), aligned with `fuzzyEntries`. */
-  fuzzyKeys: string[];
+  /** Name keys of every account and alias (for fuzzy scoring); `fuzzyOwners[ref]` is the account. */
+  fuzzyKeys: CharArena;
   fuzzyOwners: number[];
   /** Blocking key → positions in fuzzyKeys. */
   fuzzyBlocks: PostingTable;
@@ -214,8 +220,9 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     parent: new Int32Array(n).fill(-1),
     root: new Int32Array(n),
     depth: new Int32Array(n),
-    websiteDomains: [],
-    nameKeys: [],
+    siteDomains: new CharArena(),
+    siteDomainRef: new Int32Array(n).fill(-1),
+    nameKeyRef: new Int32Array(n).fill(-1),
     byId: new PostingTable(n),
     domainPostings,
     namePostings,
@@ -229,7 +236,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     domainLabel: namePostings.view(LABEL),
     duns: new PostingMap(),
     members: new Map(),
-    fuzzyKeys: [],
+    fuzzyKeys: new CharArena(),
     fuzzyOwners: [],
     // Blocking keys are three characters: a few thousand of them, however many accounts.
     fuzzyBlocks: new PostingTable(),
@@ -254,10 +261,10 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     index.countries.push(normalizeCountry(r.country));
     index.accountDuns.push(duns);
     index.root[idx] = idx;
-    index.websiteDomains.push(site?.domain ?? null);
     parentIds.push(r.parentAccountId ? String(r.parentAccountId).trim() || null : null);
 
     if (site) {
+      index.siteDomainRef[idx] = index.siteDomains.add(site.domain);
       if (site.sharedHost) index.sharedHostDomains.set(site.domain, site);
       domainPostings.add(site.domain, idx, WEBSITE);
     }
@@ -276,14 +283,12 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     if (duns) index.duns.add(duns, idx);
     const nn = normalizeCompanyName(r.name);
-    // `Acme Inc` at acme.com: keep one string `acme` alive (the label's, a map key already), not two, and
-    // add its name key and label with one lookup.
+    // `Acme Inc` at acme.com: the name key is also the domain label; one entry holds both.
     let labelBit = 0;
     if (site) {
-      if (nn.key === site.label && nn.key !== '') (nn.key = site.label), (labelBit = 1 << LABEL);
+      if (nn.key === site.label && nn.key !== '') labelBit = 1 << LABEL;
       else namePostings.add(site.label, idx, LABEL);
     }
-    index.nameKeys.push(nn.key);
     if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key, labelBit);
     else {
       const aliases = r.aliases.map((a) => normalizeCompanyName(a));
@@ -305,9 +310,9 @@ function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: 
     index.namePostings.add(nn.core, idx, CORE);
   }
   if (!isAlias) for (const a of nn.acronyms) index.namePostings.add(a, idx, ACRONYM);
-  const f = index.fuzzyKeys.length;
-  index.fuzzyKeys.push(key);
+  const f = index.fuzzyKeys.add(key);
   index.fuzzyOwners.push(idx);
+  if (!isAlias) index.nameKeyRef[idx] = f;
   // Inline `fuzzyBlockKeys` (no array per name).
   if (key.length >= 3) {
     index.fuzzyBlocks.add('^' + key.slice(0, 3), f);
@@ -425,8 +430,20 @@ export function accountAt(index: AccountIndex, idx: number): IndexedAccount {
     parent: index.parent[idx]!,
     root: index.root[idx]!,
     depth: index.depth[idx]!,
-    websiteDomain: index.websiteDomains[idx]!,
+    websiteDomain: websiteDomainOf(index, idx),
   };
+}
+
+/** The account's own registrable website domain, or null. */
+export function websiteDomainOf(index: AccountIndex, idx: number): string | null {
+  const ref = index.siteDomainRef[idx]!;
+  return ref < 0 ? null : index.siteDomains.stringAt(ref);
+}
+
+/** True when `key` is the account's own name key ('' for an account without one). */
+export function hasNameKey(index: AccountIndex, idx: number, key: string): boolean {
+  const ref = index.nameKeyRef[idx]!;
+  return ref < 0 ? key === '' : index.fuzzyKeys.equals(ref, key);
 }
 
 /**

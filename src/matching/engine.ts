@@ -12,12 +12,12 @@
  *   for (const s of signals) write(matcher.match(s));   // streaming: nothing retained per signal
  *   matchSignals(accounts, signals);                     // or all at once
  */
-import { buildAccountIndex, coreKeyAccounts, fuzzyBlockKeys, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
+import { buildAccountIndex, coreKeyAccounts, fuzzyBlockKeys, hasNameKey, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
 import { SERVICE_LABELS, normalizeHost, registrableHost, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
 import { freeMailChecker, looksLikeEmail, parseEmails, type FreeMailChecker } from './email-domain.js';
-import { jaroWinkler } from './fuzzy.js';
+import { jaroWinklerChars } from './fuzzy.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
 import {
   MatchPolicy,
@@ -273,9 +273,10 @@ function fuzzyHits(ctx: Ctx, name: NormalizedName): Hit[] {
     for (const f of block) {
       if (seen.has(f)) continue;
       seen.add(f);
-      const other = index.fuzzyKeys[f]!;
-      if (other.length < policy.fuzzy.minLength) continue;
-      const score = jaroWinkler(key, other);
+      const keys = index.fuzzyKeys;
+      const length = keys.lengthOf(f);
+      if (length < policy.fuzzy.minLength) continue;
+      const score = jaroWinklerChars(key, keys.chars, keys.startOf(f), length);
       if (score < policy.fuzzy.reviewThreshold) continue;
       const owner = index.fuzzyOwners[f]!;
       if ((best.get(owner) ?? 0) < score) best.set(owner, score);
@@ -458,7 +459,7 @@ function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] 
     out.push(...hits);
   };
   // A name that is the winner's own name key cannot conflict (the winner is among its hits): no lookup.
-  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && ev.name.key !== index.nameKeys[winner])
+  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && !hasNameKey(index, winner, ev.name.key))
     check(runRule(ctx, 'name-exact', ev));
   if (rule === 'email-domain') {
     const site = runRule(ctx, 'website-domain', ev);

@@ -9,9 +9,28 @@
 
 /** Jaro similarity in [0, 1]. Works on UTF-16 code units, which is fine for folded names. */
 export function jaro(a: string, b: string): number {
-  if (a === b) return a.length === 0 ? 0 : 1;
+  return jaroChars(a, charsOf(b), 0, b.length);
+}
+
+/** Jaro-Winkler similarity in [0, 1] (prefix scale 0.1, prefix up to 4 characters). */
+export function jaroWinkler(a: string, b: string): number {
+  return jaroWinklerChars(a, charsOf(b), 0, b.length);
+}
+
+/**
+ * `jaroWinkler(a, b)` where b is `lb` characters of `chars` from `start`: the account index keeps its name
+ * keys as characters (see `CharArena`), and fuzzy scoring reads them there without making strings.
+ */
+export function jaroWinklerChars(a: string, chars: Uint16Array, start: number, lb: number): number {
+  const j = jaroChars(a, chars, start, lb);
+  let prefix = 0;
+  const max = Math.min(4, a.length, lb);
+  while (prefix < max && a.charCodeAt(prefix) === chars[start + prefix]) prefix++;
+  return j + prefix * 0.1 * (1 - j);
+}
+
+function jaroChars(a: string, chars: Uint16Array, start: number, lb: number): number {
   const la = a.length;
-  const lb = b.length;
   if (la === 0 || lb === 0) return 0;
   const window = Math.max(0, (Math.max(la, lb) >> 1) - 1);
   const matchedA = new Uint8Array(la);
@@ -22,7 +41,7 @@ export function jaro(a: string, b: string): number {
     const hi = Math.min(lb - 1, i + window);
     const c = a.charCodeAt(i);
     for (let j = lo; j <= hi; j++) {
-      if (matchedB[j] === 0 && b.charCodeAt(j) === c) {
+      if (matchedB[j] === 0 && chars[start + j] === c) {
         matchedA[i] = 1;
         matchedB[j] = 1;
         matches++;
@@ -36,18 +55,17 @@ export function jaro(a: string, b: string): number {
   for (let i = 0; i < la; i++) {
     if (matchedA[i] === 0) continue;
     while (matchedB[k] === 0) k++;
-    if (a.charCodeAt(i) !== b.charCodeAt(k)) transpositions++;
+    if (a.charCodeAt(i) !== chars[start + k]) transpositions++;
     k++;
   }
   const m = matches;
   return (m / la + m / lb + (m - transpositions / 2) / m) / 3;
 }
 
-/** Jaro-Winkler similarity in [0, 1] (prefix scale 0.1, prefix up to 4 characters). */
-export function jaroWinkler(a: string, b: string): number {
-  const j = jaro(a, b);
-  let prefix = 0;
-  const max = Math.min(4, a.length, b.length);
-  while (prefix < max && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
-  return j + prefix * 0.1 * (1 - j);
+/** A string's UTF-16 code units in a scratch array (reused: the functions above do not keep it). */
+let scratch = new Uint16Array(64);
+function charsOf(s: string): Uint16Array {
+  if (s.length > scratch.length) scratch = new Uint16Array(s.length * 2);
+  for (let i = 0; i < s.length; i++) scratch[i] = s.charCodeAt(i);
+  return scratch;
 }
