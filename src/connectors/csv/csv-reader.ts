@@ -164,7 +164,7 @@ interface Position {
 }
 
 /**
- * The file's events a chunk at a time: one await per 256 KiB chunk rather than one per row, which at
+ * The file's events a chunk at a time: one await per 64 KiB chunk rather than one per row, which at
  * a million rows is most of what reading costs besides parsing itself.
  *
  * Records are scanned by the fast path (csv-fast-scan.ts) where it applies; a record it does not take
@@ -202,6 +202,8 @@ async function* scanFast(opts: CsvReadOptions, at: Position, scanner: FastCsvSca
   let rest = '';
   let restAscii = true;
   const out: ScanBatch = { fields: [], ends: [], lines: [], inner: [] };
+  // The events of the last scan, if it found records.
+  let batch: CsvEvent[] | undefined;
   const take = (final: boolean, s: string, ascii: boolean): boolean => {
     const r = scanner.scan(s, final, out);
     const n = out.fields.length;
@@ -221,7 +223,6 @@ async function* scanFast(opts: CsvReadOptions, at: Position, scanner: FastCsvSca
     restAscii = rest.length === 0 || ascii;
     return r.stop;
   };
-  let batch: CsvEvent[] | undefined;
   for await (const chunk of logicalChunks(opts, offset)) {
     const ascii = restAscii && (decode === undefined || isAscii(chunk));
     const stop = take(false, rest + chunk.toString('latin1'), ascii);
