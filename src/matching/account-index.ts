@@ -81,7 +81,8 @@ export interface Postings {
 export class TaggedPostings {
   private readonly table: PostingTable;
   constructor(expectedKeys?: number) {
-    this.table = new PostingTable(expectedKeys);
+    // Filled while the index is built and read only after: the adds are placed in bulk (see PostingTable).
+    this.table = new PostingTable(expectedKeys, { bulk: true });
   }
   add(key: string, idx: number, tag: number): void {
     this.table.add(key, idx * 16 + (1 << tag));
@@ -210,7 +211,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   const n = records.length;
   // About one website and one name entry per account, and a few more (extra domains, aliases, labels).
   const domainPostings = new TaggedPostings(n + (n >> 2));
-  const namePostings = new TaggedPostings(2 * n);
+  const namePostings = new TaggedPostings(n + (n >> 2));
   const index: AccountIndex = {
     size: 0,
     ids: [],
@@ -220,7 +221,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     parent: new Int32Array(n).fill(-1),
     root: new Int32Array(n),
     depth: new Int32Array(n),
-    siteDomains: new CharArena(),
+    siteDomains: new CharArena(n),
     siteDomainRef: new Int32Array(n).fill(-1),
     nameKeyRef: new Int32Array(n).fill(-1),
     byId: new PostingTable(n),
@@ -236,7 +237,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     domainLabel: namePostings.view(LABEL),
     duns: new PostingMap(),
     members: new Map(),
-    fuzzyKeys: new CharArena(),
+    fuzzyKeys: new CharArena(n),
     fuzzyOwners: [],
     // Blocking keys are three characters: a few thousand of them, however many accounts.
     fuzzyBlocks: new PostingTable(),

@@ -13,11 +13,17 @@
  *   a.stringAt(r)             // 'acme.com'
  */
 export class CharArena {
-  private buf = new Uint16Array(1024);
+  private buf: Uint16Array;
   private used = 0;
   /** String r is `buf[starts[r] … starts[r + 1] - 1]`. */
-  private starts = new Int32Array(256);
+  private starts: Int32Array;
   private count = 0;
+
+  /** Sized for `expectedStrings` of about a dozen characters (it grows past that). */
+  constructor(expectedStrings = 64) {
+    this.buf = new Uint16Array(Math.max(64, expectedStrings * 12));
+    this.starts = new Int32Array(Math.max(16, expectedStrings + 1));
+  }
 
   /** Number of strings added. */
   get size(): number {

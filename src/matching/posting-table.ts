@@ -12,6 +12,10 @@
  * Open addressing with linear probing, one slot per distinct key. Most keys have one value, stored in the
  * slot; a key with several keeps them in an array, in the order they were added.
  *
+ * With `{ bulk: true }`, adds are only written down (key characters, hash, value: sequential writes)
+ * until the first lookup, which then places them all region by region: a table of a million keys is
+ * larger than any cache, and a million inserts at random places cost far more than sorting them first.
+ *
  * @example
  *   const t = new PostingTable(3);
  *   t.add('acme.com', 3); t.add('acme.com', 7); t.add('zen.io', 1);
@@ -32,23 +36,32 @@ export class PostingTable {
   // The last key looked up: callers often ask about one key several times in a row.
   private lastKey: string | undefined;
   private lastSlot = -1;
+  /** Bulk mode: adds not placed yet, 4 ints each (hash, value, key start in `chars`, key length). */
+  private pending: Int32Array | null;
+  private pendingCount = 0;
 
-  constructor(expectedKeys = 16) {
+  constructor(expectedKeys = 16, opts: { bulk?: boolean } = {}) {
     const capacity = capacityFor(expectedKeys);
     this.slots = new Int32Array(capacity * 4);
     this.mask = capacity - 1;
     // Keys of the index are domains and name keys: about a dozen characters.
     this.chars = new Uint16Array(Math.max(64, expectedKeys * 12));
+    this.pending = opts.bulk ? new Int32Array(Math.max(16, expectedKeys) * 4) : null;
   }
 
   /** Number of distinct keys. */
   get size(): number {
+    this.placePending();
     return this.keyCount;
   }
 
   /** Adds `value` under `key` (values must be ≥ 0). */
   add(key: string, value: number): void {
     this.lastKey = undefined;
+    if (this.pending) {
+      this.addPending(key, value);
+      return;
+    }
     const h = hashString(key);
     const s = this.probe(key, h);
     const slots = this.slots;
@@ -75,6 +88,7 @@ export class PostingTable {
    * added (one probe where `has` then `add` would take two).
    */
   addFirst(key: string, value: number): number {
+    this.placePending();
     this.lastKey = undefined;
     const h = hashString(key);
     const s = this.probe(key, h);
@@ -104,11 +118,89 @@ export class PostingTable {
 
   /** The key's slot, or -1. Read its values with `valueCount` and `valueAt`. */
   find(key: string): number {
+    if (this.pending) this.placePending();
     if (key === this.lastKey) return this.lastSlot;
     const s = this.probe(key, hashString(key));
     this.lastKey = key;
     this.lastSlot = this.slots[s * 4 + 1] === 0 ? -1 : s;
     return this.lastSlot;
+  }
+
+  /** Bulk mode: writes the add down, and the key's characters (a repeated key's too: placing compares them). */
+  private addPending(key: string, value: number): void {
+    const len = key.length;
+    if (this.charsUsed + len > this.chars.length) this.chars = grow16(this.chars, this.charsUsed + len);
+    if ((this.pendingCount + 1) * 4 > this.pending!.length) this.pending = grow32(this.pending!, (this.pendingCount + 1) * 4);
+    const chars = this.chars;
+    const start = this.charsUsed;
+    let h = FNV_OFFSET;
+    for (let i = 0; i < len; i++) {
+      const c = key.charCodeAt(i);
+      chars[start + i] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    this.charsUsed += len;
+    const at = this.pendingCount++ * 4;
+    const p = this.pending!;
+    p[at] = mix(h);
+    p[at + 1] = value;
+    p[at + 2] = start;
+    p[at + 3] = len;
+  }
+
+  /**
+   * Places the pending adds and leaves bulk mode. A stable counting sort by the top 8 bits of their home
+   * slot first, so the inserts fill the table one 1/256th at a time (that region stays in cache); being
+   * stable, it keeps a key's values in the order they were added.
+   */
+  private placePending(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    const n = this.pendingCount;
+    if (this.keyCount + n > MAX_LOAD * (this.mask + 1)) this.resize(capacityFor(this.keyCount + n));
+    const mask = this.mask;
+    let bits = 0;
+    while (1 << bits < mask + 1) bits++;
+    const shift = Math.max(0, bits - 8);
+    const starts = new Int32Array(257);
+    for (let i = 0; i < n; i++) starts[((p[i * 4]! & mask) >>> shift) + 1]!++;
+    for (let r = 0; r < 256; r++) starts[r + 1]! += starts[r]!;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[starts[(p[i * 4]! & mask) >>> shift]!++] = i;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]! * 4;
+      this.placeStored(p[i]!, p[i + 1]!, p[i + 2]!, p[i + 3]!);
+    }
+  }
+
+  /** `add` for a key whose characters are in `chars` already. */
+  private placeStored(h: number, value: number, start: number, len: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let s = h & mask;
+    for (;;) {
+      const l = slots[s * 4 + 1]!;
+      if (l === 0) break;
+      if (l === len + 1 && slots[s * 4] === h && this.storedEqual(slots[s * 4 + 2]!, start, len)) {
+        const v = slots[s * 4 + 3]!;
+        if (v >= 0) slots[s * 4 + 3] = -1 - (this.lists.push([v, value]) - 1);
+        else this.lists[-1 - v]!.push(value);
+        return;
+      }
+      s = (s + 1) & mask;
+    }
+    this.keyCount++;
+    slots[s * 4] = h;
+    slots[s * 4 + 1] = len + 1;
+    slots[s * 4 + 2] = start;
+    slots[s * 4 + 3] = value;
+  }
+
+  private storedEqual(a: number, b: number, len: number): boolean {
+    const chars = this.chars;
+    for (let k = 0; k < len; k++) if (chars[a + k] !== chars[b + k]) return false;
+    return true;
   }
 
   valueCount(slot: number): number {
@@ -192,6 +284,12 @@ function mix(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
+}
+
+function grow32(a: Int32Array, min: number): Int32Array {
+  const b = new Int32Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
 }
 
 function grow16(a: Uint16Array, min: number): Uint16Array {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PostingTable } from '../../src/matching/posting-table.js';
 
-describe('PostingTable', () => {
+describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   it('returns every value of a key in the order added, and nothing for other keys', () => {
-    const t = new PostingTable();
+    const t = new PostingTable(16, opts);
     t.add('acme.com', 3);
     t.add('zen.io', 1);
     t.add('acme.com', 7);
@@ -19,7 +19,7 @@ describe('PostingTable', () => {
   });
 
   it('addFirst adds a new key and reports the first value of a known one', () => {
-    const t = new PostingTable();
+    const t = new PostingTable(16, opts);
     expect(t.addFirst('A1', 0)).toBe(-1);
     expect(t.addFirst('A2', 1)).toBe(-1);
     expect(t.addFirst('A1', 2)).toBe(0);
@@ -27,7 +27,7 @@ describe('PostingTable', () => {
   });
 
   it('keeps keys and their value order when it grows far past its expected size', () => {
-    const t = new PostingTable(1);
+    const t = new PostingTable(1, opts);
     const n = 20_000;
     for (let i = 0; i < n; i++) t.add(`k${i}`, i);
     for (let i = 0; i < n; i += 7) t.add(`k${i}`, n + i);
@@ -37,7 +37,7 @@ describe('PostingTable', () => {
   });
 
   it('tells apart keys of any characters and lengths (Unicode, empty, prefixes of each other)', () => {
-    const t = new PostingTable();
+    const t = new PostingTable(16, opts);
     const keys = ['', 'a', 'ab', 'abc', 'müller', 'mueller', '株式会社', '😀', '\u0000', 'x'.repeat(70_000)];
     keys.forEach((k, i) => t.add(k, i));
     keys.forEach((k, i) => expect(t.values(k)).toEqual([i]));
@@ -46,7 +46,7 @@ describe('PostingTable', () => {
   });
 
   it('answers a repeated question about the same key the same way after other keys were added', () => {
-    const t = new PostingTable();
+    const t = new PostingTable(16, opts);
     t.add('a', 1);
     expect(t.values('a')).toEqual([1]);
     t.add('a', 2);
@@ -54,5 +54,16 @@ describe('PostingTable', () => {
     t.add('b', 3);
     expect(t.has('a')).toBe(true);
     expect(t.values('b')).toEqual([3]);
+  });
+
+  it('takes adds after its first lookup too (bulk mode places the earlier ones first)', () => {
+    const t = new PostingTable(4, opts);
+    for (let i = 0; i < 100; i++) t.add(`k${i % 10}`, i);
+    expect(t.values('k3')).toEqual([3, 13, 23, 33, 43, 53, 63, 73, 83, 93]);
+    t.add('k3', 100);
+    t.add('new', 101);
+    expect(t.values('k3')).toEqual([3, 13, 23, 33, 43, 53, 63, 73, 83, 93, 100]);
+    expect(t.values('new')).toEqual([101]);
+    expect(t.size).toBe(11);
   });
 });
