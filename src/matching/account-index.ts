@@ -18,7 +18,6 @@ import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type Norm
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
-import { CharArena } from './char-arena.js';
 import { PostingTable } from './posting-table.js';
 import type { AccountRecord } from './types.js';
 
@@ -84,12 +83,23 @@ export class TaggedPostings {
     // Filled while the index is built and read only after: the adds are placed in bulk (see PostingTable).
     this.table = new PostingTable(expectedKeys, { bulk: true });
   }
-  add(key: string, idx: number, tag: number): void {
-    this.table.add(key, idx * 16 + (1 << tag));
+  /** Adds the account under the key with one tag; returns where the key's characters are (see `keyText`). */
+  add(key: string, idx: number, tag: number): number {
+    return this.table.add(key, idx * 16 + (1 << tag));
   }
   /** Adds the account under every tag of `mask` with one entry. */
-  addMask(key: string, idx: number, mask: number): void {
-    this.table.add(key, idx * 16 + mask);
+  addMask(key: string, idx: number, mask: number): number {
+    return this.table.add(key, idx * 16 + mask);
+  }
+  /** The characters of every key (see `PostingTable.chars`). */
+  get chars(): Uint16Array {
+    return this.table.chars;
+  }
+  keyIs(start: number, length: number, s: string): boolean {
+    return this.table.keyIs(start, length, s);
+  }
+  keyText(start: number, length: number): string {
+    return this.table.keyText(start, length);
   }
   get(key: string, tag: number): readonly number[] {
     const t = this.table;
@@ -146,13 +156,15 @@ export interface AccountIndex {
   root: Int32Array;
   /** 0 for the ultimate parent, 1 for its children, … */
   depth: Int32Array;
-  /** The accounts' own registrable website domains (read with `websiteDomainOf`). */
-  siteDomains: CharArena;
-  /** Each account's ref in `siteDomains`, -1 when it has no website domain. */
-  siteDomainRef: Int32Array;
   /**
-   * Each account's ref of its own name key in `fuzzyKeys`, -1 when the key is '': whether a signal's name
-   * is the account's, without a lookup (see `hasNameKey`).
+   * Where each account's own registrable website domain is in `domainPostings`' characters (-1: none)
+   * and its length: the index keeps positions, not a million strings (read with `websiteDomainOf`).
+   */
+  siteDomainStart: Int32Array;
+  siteDomainLength: Int32Array;
+  /**
+   * Each account's own name key as a position in `fuzzyStarts` (-1 when the key is ''): whether a
+   * signal's name is the account's, without a lookup (see `hasNameKey`).
    */
   nameKeyRef: Int32Array;
   /** Account id → position (`get` returns undefined for an unknown id). */
@@ -181,8 +193,12 @@ export interface AccountIndex {
   duns: PostingMap;
   /** Members of each hierarchy, keyed by root position. Only hierarchies with more than one member. */
   members: Map<number, number[]>;
-  /** Name keys of every account and alias (for fuzzy scoring); `fuzzyOwners[ref]` is the account. */
-  fuzzyKeys: CharArena;
+  /**
+   * Name keys of every account and alias, for fuzzy scoring: key f is the `fuzzyLengths[f]` characters
+   * of `namePostings.chars` from `fuzzyStarts[f]`, a name of account `fuzzyOwners[f]`.
+   */
+  fuzzyStarts: number[];
+  fuzzyLengths: number[];
   fuzzyOwners: number[];
   /** Blocking key → positions in fuzzyKeys. */
   fuzzyBlocks: PostingTable;
@@ -221,8 +237,8 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     parent: new Int32Array(n).fill(-1),
     root: new Int32Array(n),
     depth: new Int32Array(n),
-    siteDomains: new CharArena(n),
-    siteDomainRef: new Int32Array(n).fill(-1),
+    siteDomainStart: new Int32Array(n).fill(-1),
+    siteDomainLength: new Int32Array(n),
     nameKeyRef: new Int32Array(n).fill(-1),
     byId: new PostingTable(n),
     domainPostings,
@@ -237,7 +253,8 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     domainLabel: namePostings.view(LABEL),
     duns: new PostingMap(),
     members: new Map(),
-    fuzzyKeys: new CharArena(n),
+    fuzzyStarts: [],
+    fuzzyLengths: [],
     fuzzyOwners: [],
     // Blocking keys are three characters: a few thousand of them, however many accounts.
     fuzzyBlocks: new PostingTable(),
@@ -265,9 +282,9 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     parentIds.push(r.parentAccountId ? String(r.parentAccountId).trim() || null : null);
 
     if (site) {
-      index.siteDomainRef[idx] = index.siteDomains.add(site.domain);
       if (site.sharedHost) index.sharedHostDomains.set(site.domain, site);
-      domainPostings.add(site.domain, idx, WEBSITE);
+      index.siteDomainStart[idx] = domainPostings.add(site.domain, idx, WEBSITE);
+      index.siteDomainLength[idx] = site.domain.length;
     }
     for (const d of r.domains ?? []) {
       for (const h of websiteDomains(d)) {
@@ -305,13 +322,14 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
 function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: boolean, generic: boolean, labelBit = 0): void {
   const key = nn.key;
   if (key === '') return;
-  index.namePostings.addMask(key, idx, (1 << NAME) | labelBit);
+  const start = index.namePostings.addMask(key, idx, (1 << NAME) | labelBit);
   if (generic) {
     index.hasGenericName[idx] = 1;
     index.namePostings.add(nn.core, idx, CORE);
   }
   if (!isAlias) for (const a of nn.acronyms) index.namePostings.add(a, idx, ACRONYM);
-  const f = index.fuzzyKeys.add(key);
+  const f = index.fuzzyStarts.push(start) - 1;
+  index.fuzzyLengths.push(key.length);
   index.fuzzyOwners.push(idx);
   if (!isAlias) index.nameKeyRef[idx] = f;
   // Inline `fuzzyBlockKeys` (no array per name).
@@ -437,14 +455,14 @@ export function accountAt(index: AccountIndex, idx: number): IndexedAccount {
 
 /** The account's own registrable website domain, or null. */
 export function websiteDomainOf(index: AccountIndex, idx: number): string | null {
-  const ref = index.siteDomainRef[idx]!;
-  return ref < 0 ? null : index.siteDomains.stringAt(ref);
+  const start = index.siteDomainStart[idx]!;
+  return start < 0 ? null : index.domainPostings.keyText(start, index.siteDomainLength[idx]!);
 }
 
 /** True when `key` is the account's own name key ('' for an account without one). */
 export function hasNameKey(index: AccountIndex, idx: number, key: string): boolean {
-  const ref = index.nameKeyRef[idx]!;
-  return ref < 0 ? key === '' : index.fuzzyKeys.equals(ref, key);
+  const f = index.nameKeyRef[idx]!;
+  return f < 0 ? key === '' : index.namePostings.keyIs(index.fuzzyStarts[f]!, index.fuzzyLengths[f]!, key);
 }
 
 /**

@@ -273,10 +273,9 @@ function fuzzyHits(ctx: Ctx, name: NormalizedName): Hit[] {
     for (const f of block) {
       if (seen.has(f)) continue;
       seen.add(f);
-      const keys = index.fuzzyKeys;
-      const length = keys.lengthOf(f);
+      const length = index.fuzzyLengths[f]!;
       if (length < policy.fuzzy.minLength) continue;
-      const score = jaroWinklerChars(key, keys.chars, keys.startOf(f), length);
+      const score = jaroWinklerChars(key, index.namePostings.chars, index.fuzzyStarts[f]!, length);
       if (score < policy.fuzzy.reviewThreshold) continue;
       const owner = index.fuzzyOwners[f]!;
       if ((best.get(owner) ?? 0) < score) best.set(owner, score);

@@ -19,7 +19,7 @@ export function jaroWinkler(a: string, b: string): number {
 
 /**
  * `jaroWinkler(a, b)` where b is `lb` characters of `chars` from `start`: the account index keeps its name
- * keys as characters (see `CharArena`), and fuzzy scoring reads them there without making strings.
+ * keys as characters (see `PostingTable`), and fuzzy scoring reads them there without making strings.
  */
 export function jaroWinklerChars(a: string, chars: Uint16Array, start: number, lb: number): number {
   const j = jaroChars(a, chars, start, lb);

@@ -30,7 +30,7 @@ export class PostingTable {
   private slots: Int32Array;
   private mask: number;
   private keyCount = 0;
-  private chars: Uint16Array;
+  private keyChars: Uint16Array;
   private charsUsed = 0;
   private readonly lists: number[][] = [];
   // The last key looked up: callers often ask about one key several times in a row.
@@ -45,7 +45,7 @@ export class PostingTable {
     this.slots = new Int32Array(capacity * 4);
     this.mask = capacity - 1;
     // Keys of the index are domains and name keys: about a dozen characters.
-    this.chars = new Uint16Array(Math.max(64, expectedKeys * 12));
+    this.keyChars = new Uint16Array(Math.max(64, expectedKeys * 12));
     this.pending = opts.bulk ? new Int32Array(Math.max(16, expectedKeys) * 4) : null;
   }
 
@@ -55,13 +55,13 @@ export class PostingTable {
     return this.keyCount;
   }
 
-  /** Adds `value` under `key` (values must be ≥ 0). */
-  add(key: string, value: number): void {
+  /**
+   * Adds `value` under `key` (values must be ≥ 0). Returns where the key's characters are in `chars`: the
+   * index keeps that (and the length) instead of a string, and reads it back with `keyIs` / `keyText`.
+   */
+  add(key: string, value: number): number {
     this.lastKey = undefined;
-    if (this.pending) {
-      this.addPending(key, value);
-      return;
-    }
+    if (this.pending) return this.addPending(key, value);
     const h = hashString(key);
     const s = this.probe(key, h);
     const slots = this.slots;
@@ -69,18 +69,38 @@ export class PostingTable {
       const v = slots[s * 4 + 3]!;
       if (v >= 0) slots[s * 4 + 3] = -1 - (this.lists.push([v, value]) - 1);
       else this.lists[-1 - v]!.push(value);
-      return;
+      return slots[s * 4 + 2]!;
     }
     if (this.keyCount + 1 > MAX_LOAD * (this.mask + 1)) {
       this.resize(2 * (this.mask + 1));
-      this.add(key, value);
-      return;
+      return this.add(key, value);
     }
     this.keyCount++;
+    const start = this.storeChars(key);
     slots[s * 4] = h;
     slots[s * 4 + 1] = key.length + 1;
-    slots[s * 4 + 2] = this.storeChars(key);
+    slots[s * 4 + 2] = start;
     slots[s * 4 + 3] = value;
+    return start;
+  }
+
+  /** Every key's characters (positions from `add`; the array is replaced when it grows: do not keep it). */
+  get chars(): Uint16Array {
+    return this.keyChars;
+  }
+
+  /** True when the `length` characters at `start` (from `add`) are `s`. */
+  keyIs(start: number, length: number, s: string): boolean {
+    return length === s.length && this.charsEqual(start, s);
+  }
+
+  /** The `length` characters at `start` (from `add`) as a string. */
+  keyText(start: number, length: number): string {
+    // In pieces: `String.fromCharCode(...)` with very many arguments would overflow the stack.
+    let out = '';
+    for (let i = start; i < start + length; i += 4096)
+      out += String.fromCharCode(...this.keyChars.subarray(i, Math.min(start + length, i + 4096)));
+    return out;
   }
 
   /**
@@ -127,11 +147,11 @@ export class PostingTable {
   }
 
   /** Bulk mode: writes the add down, and the key's characters (a repeated key's too: placing compares them). */
-  private addPending(key: string, value: number): void {
+  private addPending(key: string, value: number): number {
     const len = key.length;
-    if (this.charsUsed + len > this.chars.length) this.chars = grow16(this.chars, this.charsUsed + len);
+    if (this.charsUsed + len > this.keyChars.length) this.keyChars = grow16(this.keyChars, this.charsUsed + len);
     if ((this.pendingCount + 1) * 4 > this.pending!.length) this.pending = grow32(this.pending!, (this.pendingCount + 1) * 4);
-    const chars = this.chars;
+    const chars = this.keyChars;
     const start = this.charsUsed;
     let h = FNV_OFFSET;
     for (let i = 0; i < len; i++) {
@@ -146,6 +166,7 @@ export class PostingTable {
     p[at + 1] = value;
     p[at + 2] = start;
     p[at + 3] = len;
+    return start;
   }
 
   /**
@@ -198,7 +219,7 @@ export class PostingTable {
   }
 
   private storedEqual(a: number, b: number, len: number): boolean {
-    const chars = this.chars;
+    const chars = this.keyChars;
     for (let k = 0; k < len; k++) if (chars[a + k] !== chars[b + k]) return false;
     return true;
   }
@@ -228,15 +249,15 @@ export class PostingTable {
   }
 
   private charsEqual(start: number, key: string): boolean {
-    const chars = this.chars;
+    const chars = this.keyChars;
     for (let k = 0; k < key.length; k++) if (chars[start + k] !== key.charCodeAt(k)) return false;
     return true;
   }
 
   private storeChars(key: string): number {
     const len = key.length;
-    if (this.charsUsed + len > this.chars.length) this.chars = grow16(this.chars, this.charsUsed + len);
-    const chars = this.chars;
+    if (this.charsUsed + len > this.keyChars.length) this.keyChars = grow16(this.keyChars, this.charsUsed + len);
+    const chars = this.keyChars;
     const start = this.charsUsed;
     for (let i = 0; i < len; i++) chars[start + i] = key.charCodeAt(i);
     this.charsUsed += len;

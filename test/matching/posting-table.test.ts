@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PostingTable } from '../../src/matching/posting-table.js';
+import { jaroWinkler, jaroWinklerChars } from '../../src/matching/fuzzy.js';
 
 describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   it('returns every value of a key in the order added, and nothing for other keys', () => {
@@ -54,6 +55,33 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
     t.add('b', 3);
     expect(t.has('a')).toBe(true);
     expect(t.values('b')).toEqual([3]);
+  });
+
+  it('gives back each key from where add() says its characters are, even after growing', () => {
+    const t = new PostingTable(1, opts);
+    const keys = ['acme.com', 'müller', '株式会社', '😀x', 'y'.repeat(10_000)];
+    for (let i = 0; i < 3000; i++) keys.push(`k${i}`);
+    const starts = keys.map((k, i) => t.add(k, i));
+    t.has('acme.com');
+    keys.forEach((k, i) => {
+      expect(t.keyText(starts[i]!, k.length)).toBe(k);
+      expect(t.keyIs(starts[i]!, k.length, k)).toBe(true);
+      expect(t.keyIs(starts[i]!, k.length, k + 'x')).toBe(false);
+    });
+    expect(t.keyIs(starts[0]!, 8, 'acme.con')).toBe(false);
+    // A repeated key: the position of its characters, whichever add is asked.
+    expect(t.keyText(t.add('acme.com', 1), 8)).toBe('acme.com');
+  });
+
+  it('fuzzy scores computed on the stored characters equal the scores of the strings', () => {
+    const t = new PostingTable(4, opts);
+    const names = ['cheetahmobile', 'cheetamobile', 'acme', 'zenith', 'münchen', 'muenchen'];
+    const starts = names.map((n, i) => t.add(n, i));
+    t.has('acme');
+    for (const x of [...names, ''])
+      names.forEach((n, i) => expect(jaroWinklerChars(x, t.chars, starts[i]!, n.length)).toBe(jaroWinkler(x, n)));
+    expect(jaroWinkler('acme', 'acme')).toBe(1);
+    expect(jaroWinkler('', '')).toBe(0);
   });
 
   it('takes adds after its first lookup too (bulk mode places the earlier ones first)', () => {
