@@ -110,16 +110,20 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
     if (r.cols !== lastCols) {
       const sig = r.cols.join('\u0000');
       let g = groups.get(sig);
-      if (!g) groups.set(sig, (g = { cols: [...r.cols], keys: [], rows: [], hashes: [] }));
+      if (!g) groups.set(sig, (g = { cols: [...r.cols], keyCol: -1, keys: [], rows: [], hashes: [] }));
       last = g;
       lastCols = r.cols;
       order = hashOrder(g.cols);
     }
     // The row's own value array goes on the wire: no copy here (the batch is cloned when sent).
     const g = last!;
-    g.keys.push(r.key);
+    g.keys!.push(r.key);
     g.rows.push(r.values);
     g.hashes.push(hashValues(g.cols, r.values, 0, order));
+  }
+  for (const g of groups.values()) {
+    g.keyCol = keyColumnOf(g);
+    if (g.keyCol >= 0) g.keys = null;
   }
   const statements: WireBatch['statements'] = batch.rejects.map((r) => toNative(db('rejects').insert(rejectRow(r))));
   const st = stateRow(batch);
@@ -135,6 +139,18 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
     extractedAt: batch.extractedAt,
     ...(batch.snapshot ? { snapshot: { pass: batch.snapshot.pass, complete: batch.snapshot.complete } } : {}),
   };
+}
+
+/** The column whose value is every row's key in this group (a one-column primary key), or -1. */
+function keyColumnOf(g: WireGroup): number {
+  const keys = g.keys!;
+  if (keys.length === 0) return -1;
+  const first = g.rows[0]!;
+  let c = 0;
+  while (c < first.length && first[c] !== keys[0]) c++;
+  if (c === first.length) return -1;
+  for (let i = 1; i < keys.length; i++) if (g.rows[i]![c] !== keys[i]) return -1;
+  return c;
 }
 
 const createSql = new WeakMap<Knex, Map<string, string[]>>();

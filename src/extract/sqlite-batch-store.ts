@@ -27,7 +27,12 @@ export interface WireBatch {
 
 export interface WireGroup {
   cols: string[];
-  keys: string[];
+  /**
+   * The column holding every row's key (a one-column primary key), or -1: then `keys` has them.
+   * A key that is a column is not sent twice.
+   */
+  keyCol: number;
+  keys: string[] | null;
   /** Row i's value of cols[c] is rows[i][c]. */
   rows: (string | null)[][];
   /**
@@ -35,6 +40,11 @@ export interface WireGroup {
    * while the writer thread is the bound of an extract.
    */
   hashes: string[];
+}
+
+/** Row i's key. */
+export function keyOf(g: WireGroup, i: number): string {
+  return g.keyCol >= 0 ? g.rows[i]![g.keyCol]! : g.keys![i]!;
 }
 
 export interface BatchCounts {
@@ -142,7 +152,7 @@ export class SqliteBatchStore {
         let conflict = false;
         batch.groups.forEach((g, gi) => {
           if (conflict) return void rest.push({ g: gi, from: 0 });
-          const rows = Array.from({ length: g.keys.length }, (_, i) => i);
+          const rows = Array.from({ length: g.rows.length }, (_, i) => i);
           const done = this.write(t, g, hashes[gi]!, rows, batch, 'insert');
           counts.inserted += done;
           if (done < rows.length) {
@@ -159,8 +169,8 @@ export class SqliteBatchStore {
       const existing = new Map<string, { hash: string; deleted: boolean }>();
       const lookupKeys: string[] = [];
       for (const { g, from } of rest) {
-        const keys = batch.groups[g]!.keys;
-        for (let i = from; i < keys.length; i++) lookupKeys.push(keys[i]!);
+        const group = batch.groups[g]!;
+        for (let i = from; i < group.rows.length; i++) lookupKeys.push(keyOf(group, i));
       }
       if (!batch.clearFirst) for (const d of batch.deletes) lookupKeys.push(d.key);
       if (lookupKeys.length > 0) {
@@ -173,12 +183,13 @@ export class SqliteBatchStore {
       for (const { g, from } of rest) {
         const group = batch.groups[g]!;
         const writes: number[] = [];
-        for (let i = from; i < group.keys.length; i++) {
-          const e = existing.get(group.keys[i]!);
+        for (let i = from; i < group.rows.length; i++) {
+          const key = keyOf(group, i);
+          const e = existing.get(key);
           if (e) found++;
           if (e && e.hash === hashes[g]![i] && !e.deleted) {
             counts.unchanged++;
-            seen?.push(group.keys[i]!);
+            seen?.push(key);
             continue;
           }
           if (e) counts.updated++;
@@ -234,7 +245,7 @@ export class SqliteBatchStore {
    */
   private write(t: string, g: WireGroup, hashes: string[], rows: number[], batch: WireBatch, mode: 'insert' | 'upsert'): number {
     const w = g.cols.length;
-    const keyCol = keyColumnOf(g);
+    const keyCol = g.keyCol;
     const pass = batch.snapshot?.pass;
     // Per row: the columns, the key when no column holds it, the hash.
     const bound = w + (keyCol < 0 ? 1 : 0) + 1;
@@ -263,7 +274,7 @@ export class SqliteBatchStore {
         : (i: number) => {
             const row = g.rows[i]!;
             for (let c = 0; c < w; c++) params.push(row[c]);
-            params.push(g.keys[i], hashes[i]);
+            params.push(g.keys![i], hashes[i]);
           };
     const run = (s: SqliteStatement): boolean => {
       try {
@@ -294,15 +305,4 @@ export class SqliteBatchStore {
     }
     return rows.length;
   }
-}
-
-/** The column whose value is every row's key in this group (a one-column primary key), or -1. */
-function keyColumnOf(g: WireGroup): number {
-  const w = g.cols.length;
-  if (g.keys.length === 0) return -1;
-  let c = 0;
-  while (c < w && g.rows[0]![c] !== g.keys[0]) c++;
-  if (c === w) return -1;
-  for (let i = 1; i < g.keys.length; i++) if (g.rows[i]![c] !== g.keys[i]) return -1;
-  return c;
 }
