@@ -152,27 +152,33 @@ interface Ctx {
   known: KnownDomains;
 }
 
+// Lists here start as `[]` and get their first element as a one-element literal (`appended`): a first
+// push() would allocate room for 17, and most signals have one site or one address.
 function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
-  const site: NormalizedHost[] = [];
-  const emails: string[] = [];
+  let site: NormalizedHost[] = [];
+  let emails: string[] = [];
   const known = ctx.known;
   for (const part of splitList(s.website)) {
     // An address pasted into the website field is e-mail evidence (free-mail rules apply), not a site.
-    if (part.includes('@') && looksLikeEmail(part)) emails.push(part);
+    if (part.includes('@') && looksLikeEmail(part)) emails = appended(emails, part);
     else {
       // `part` came out of splitList, so it holds one host: `websiteDomains(part)` would split it again.
       const h = normalizeHost(part, known);
-      if (h) site.push(h);
+      if (h) site = appended(site, h);
     }
   }
-  const workEmail: string[] = [];
-  const freeEmail: string[] = [];
-  const parsed = parseEmails(s.email, known);
-  for (const x of emails) parsed.push(...parseEmails(x, known));
+  let workEmail: string[] = [];
+  let freeEmail: string[] = [];
+  let parsed = parseEmails(s.email, known);
+  if (emails.length > 0) {
+    parsed = [...parsed];
+    for (const x of emails) parsed.push(...parseEmails(x, known));
+  }
   for (const e of parsed) {
     const free = ctx.freeMail.isFree(e.host.host) || (e.domain !== e.host.host && ctx.freeMail.isFree(e.domain));
-    const list = free ? freeEmail : workEmail;
-    if (!list.includes(e.domain)) list.push(e.domain);
+    if (free) {
+      if (!freeEmail.includes(e.domain)) freeEmail = appended(freeEmail, e.domain);
+    } else if (!workEmail.includes(e.domain)) workEmail = appended(workEmail, e.domain);
   }
   return {
     site: dedupeHosts(site),
@@ -182,6 +188,13 @@ function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
     country: normalizeCountry(s.country),
     duns: normalizeDuns(s.duns),
   };
+}
+
+/** `list` with `x` at its end: a new one-element array for an empty list, else the list after push(). */
+function appended<T>(list: T[], x: T): T[] {
+  if (list.length === 0) return [x];
+  list.push(x);
+  return list;
 }
 
 /** The name evidence of a signal without a name (shared, read only). */
@@ -198,11 +211,10 @@ const NO_HITS: Hit[] = [];
 
 /** Adds the accounts not yet among `hits` (the first reason for an account stays); allocates on the first. */
 function addHits(hits: Hit[], ids: readonly number[], score: number, reason: string): Hit[] {
-  if (hits === NO_HITS) hits = [];
   for (const idx of ids) {
     let seen = false;
     for (const h of hits) if (h.idx === idx) (seen = true);
-    if (!seen) hits.push({ idx, score, reason });
+    if (!seen) hits = hits === NO_HITS ? [{ idx, score, reason }] : (hits.push({ idx, score, reason }), hits);
   }
   return hits;
 }
@@ -360,7 +372,6 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
         depthOf[a.idx]! - depthOf[b.idx]! ||
         (ids[a.idx]! < ids[b.idx]! ? -1 : 1),
     );
-  const review = (note: string, list: Hit[] = hits): Decision => reviewDecision(ctx, rule, note, list);
 
   let group = hits;
   if (rule === 'name-fuzzy') {
@@ -368,13 +379,13 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
     const topRoot = rootOf[top.idx];
     const runnerUp = hits.find((h) => rootOf[h.idx] !== topRoot);
     const margin = top.score - (runnerUp?.score ?? 0);
-    if (top.score < policy.fuzzy.autoThreshold) return review(`best name similarity ${top.score.toFixed(3)} is below ${policy.fuzzy.autoThreshold}`);
+    if (top.score < policy.fuzzy.autoThreshold) return reviewDecision(ctx, rule, `best name similarity ${top.score.toFixed(3)} is below ${policy.fuzzy.autoThreshold}`, hits);
     if (runnerUp && margin < policy.fuzzy.margin)
-      return review(`best name similarity ${top.score.toFixed(3)} is within ${policy.fuzzy.margin} of ${label(ctx, runnerUp.idx)}`);
+      return reviewDecision(ctx, rule, `best name similarity ${top.score.toFixed(3)} is within ${policy.fuzzy.margin} of ${label(ctx, runnerUp.idx)}`, hits);
     group = hits.filter((h) => rootOf[h.idx] === topRoot);
   } else if (hits.length > 1) {
     const roots = new Set(hits.map((h) => rootOf[h.idx]));
-    if (roots.size > 1) return review(`${rule} points at ${roots.size} unrelated accounts`);
+    if (roots.size > 1) return reviewDecision(ctx, rule, `${rule} points at ${roots.size} unrelated accounts`, hits);
   }
 
   // One hierarchy: the most specific account the evidence supports.
@@ -399,12 +410,12 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
     }
   }
   if (winner === -1) {
-    if (resolve === 'review' && group.length > 1) return review(`${group.length} accounts of one hierarchy hold the evidence`, group);
+    if (resolve === 'review' && group.length > 1) return reviewDecision(ctx, rule, `${group.length} accounts of one hierarchy hold the evidence`, group);
     let minDepth = Infinity;
     for (const h of group) if (depthOf[h.idx]! < minDepth) minDepth = depthOf[h.idx]!;
     let top = 0;
     for (const h of group) if (depthOf[h.idx]! === minDepth && top++ === 0) winner = h.idx;
-    if (top > 1) return review(`${top} accounts at the same level of one hierarchy hold the evidence`, group);
+    if (top > 1) return reviewDecision(ctx, rule, `${top} accounts at the same level of one hierarchy hold the evidence`, group);
     if (group.length > 1) note = `top-most of ${group.length} accounts of one hierarchy holding the evidence`;
   }
   const winHit = findHit(group, winner);
@@ -423,7 +434,7 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
   }
   if (confidence < policy.autoMatchMinConfidence) {
     const ranked = [{ idx: winner, score: winHit?.score ?? group[0]!.score, reason: winHit?.reason ?? note }, ...hits.filter((h) => h.idx !== winner)];
-    return review(`confidence ${confidence} is below ${policy.autoMatchMinConfidence}`, ranked);
+    return reviewDecision(ctx, rule, `confidence ${confidence} is below ${policy.autoMatchMinConfidence}`, ranked);
   }
   return { status: 'matched', winner, confidence, note, losers, ranked: NO_CANDIDATES };
 }
@@ -451,35 +462,33 @@ function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] 
   const { index, policy } = ctx;
   const root = index.root[winner]!;
   let out = NO_HITS;
-  const check = (hits: Hit[]): void => {
-    if (hits.length === 0) return;
-    for (const h of hits) if (index.root[h.idx] === root) return;
-    if (out === NO_HITS) out = [];
-    out.push(...hits);
-  };
   // A name that is the winner's own name key cannot conflict (the winner is among its hits): no lookup.
   if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && !hasNameKey(index, winner, ev.name.key))
-    check(runRule(ctx, 'name-exact', ev));
+    out = addIfElsewhere(out, runRule(ctx, 'name-exact', ev), index.root, root);
   if (rule === 'email-domain') {
     const site = runRule(ctx, 'website-domain', ev);
     const extra = runRule(ctx, 'extra-domain', ev);
-    check(extra.length === 0 ? site : [...site, ...extra]);
+    out = addIfElsewhere(out, extra.length === 0 ? site : [...site, ...extra], index.root, root);
   } else if (rule === 'website-domain' || rule === 'extra-domain') {
-    check(runRule(ctx, 'email-domain', ev));
+    out = addIfElsewhere(out, runRule(ctx, 'email-domain', ev), index.root, root);
   }
   return out;
 }
 
+/** `out` plus `hits` when none of them is in the hierarchy rooted at `root`. */
+function addIfElsewhere(out: Hit[], hits: Hit[], rootOf: Int32Array, root: number): Hit[] {
+  if (hits.length === 0) return out;
+  for (const h of hits) if (rootOf[h.idx] === root) return out;
+  if (out === NO_HITS) out = [];
+  out.push(...hits);
+  return out;
+}
+
 function publicEvidence(ev: Evidence): SignalEvidence {
-  const websiteDomains: string[] = [];
-  const sharedHostDomains: string[] = [];
-  for (const h of ev.site) {
-    websiteDomains.push(h.domain);
-    if (h.sharedHost) sharedHostDomains.push(h.domain);
-  }
+  // Arrays of their exact size (a push() into `[]` makes room for 17).
   return {
-    websiteDomains,
-    sharedHostDomains,
+    websiteDomains: ev.site.map((h) => h.domain),
+    sharedHostDomains: ev.site.some((h) => h.sharedHost) ? ev.site.filter((h) => h.sharedHost).map((h) => h.domain) : [],
     emailDomains: ev.workEmail,
     freeMailDomains: ev.freeEmail,
     nameKey: ev.name.key,
@@ -489,14 +498,25 @@ function publicEvidence(ev: Evidence): SignalEvidence {
 }
 
 function describeEvidence(ev: Evidence): string {
-  const parts: string[] = [];
-  if (ev.site.length) parts.push(`website ${ev.site.map((h) => h.domain + (h.sharedHost ? ' (shared host)' : '')).join(', ')}`);
-  if (ev.workEmail.length) parts.push(`e-mail domain ${ev.workEmail.join(', ')}`);
-  if (ev.freeEmail.length) parts.push(`free-mail ${ev.freeEmail.join(', ')} (no evidence)`);
-  if (ev.name.key) parts.push(`name "${ev.name.key}"`);
-  if (ev.country) parts.push(`country ${ev.country}`);
-  if (ev.duns) parts.push(`DUNS ${ev.duns}`);
-  return parts.length ? parts.join('; ') : 'no usable evidence';
+  let out = '';
+  if (ev.site.length) out = joined(out, `website ${ev.site.map((h) => h.domain + (h.sharedHost ? ' (shared host)' : '')).join(', ')}`);
+  if (ev.workEmail.length) out = joined(out, `e-mail domain ${ev.workEmail.join(', ')}`);
+  if (ev.freeEmail.length) out = joined(out, `free-mail ${ev.freeEmail.join(', ')} (no evidence)`);
+  if (ev.name.key) out = joined(out, `name "${ev.name.key}"`);
+  if (ev.country) out = joined(out, `country ${ev.country}`);
+  if (ev.duns) out = joined(out, `DUNS ${ev.duns}`);
+  return out || 'no usable evidence';
+}
+
+/** `[a, b].join('; ')` for a non-empty b, without the array (a = '' for the first part). */
+function joined(a: string, b: string): string {
+  return a === '' ? b : `${a}; ${b}`;
+}
+
+/** True when the account has a DUNS and it is not `duns`. */
+function hasOtherDuns(index: AccountIndex, idx: number, duns: string | null): boolean {
+  const d = index.accountDuns[idx]!;
+  return d !== null && d !== duns;
 }
 
 function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
@@ -505,11 +525,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
   const signalId = String(s.signalId);
   // Only DUNS precedence with a signal DUNS excludes accounts; otherwise the hit lists are used as they are.
   const dunsFilter = policy.duns === 'precedence' && !!ev.duns;
-  const dunsExcluded = (idx: number): boolean => {
-    if (!dunsFilter) return false;
-    const d = index.accountDuns[idx]!;
-    return d !== null && d !== ev.duns;
-  };
+  const dunsExcluded = (idx: number): boolean => dunsFilter && hasOtherDuns(index, idx, ev.duns);
 
   for (const rule of policy.rules) {
     let hits = runRule(ctx, rule, ev);
