@@ -74,6 +74,9 @@ interface SnapshotState {
   passRejected?: number;
 }
 
+/** Batches handed to the writer and not yet committed, at most. */
+const MAX_IN_FLIGHT = 2;
+
 function isSnapshotState(v: unknown): v is SnapshotState {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && 'snapshotPass' in v;
 }
@@ -156,14 +159,16 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
   let rejects: Reject[] = [];
   let buffered = 0;
 
-  // One batch may be committing while the next is read (the SQLite writer thread or a Postgres
-  // server works in parallel). Batches still commit in order, each with its own checkpoint, so what
-  // is durable is always a prefix of the stream: the crash guarantees are those of one batch at a time.
-  let inFlight: Promise<BatchCounts> | undefined;
+  // Batches may be committing while the next is read (the SQLite writer thread or a Postgres
+  // server works in parallel): up to MAX_IN_FLIGHT of them, so a batch that takes the writer longer
+  // than usual does not stall the reading, nor a slow read the writer. Batches still commit in order,
+  // each with its own checkpoint, so what is durable is always a prefix of the stream: the crash
+  // guarantees are those of one batch at a time.
+  const inFlight: Array<Promise<BatchCounts>> = [];
+  /** Wait for the oldest batch in flight and count it. */
   const settle = async () => {
-    if (!inFlight) return;
-    const p = inFlight;
-    inFlight = undefined;
+    const p = inFlight.shift();
+    if (!p) return;
     const c = await p;
     counts.inserted += c.inserted;
     counts.updated += c.updated;
@@ -171,6 +176,9 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     counts.deleted += c.deleted;
     counts.batches++;
     opts.progress?.update(`${stream.name}: ${counts.records.toLocaleString('en-US')} records, ${counts.rejected} rejected`);
+  };
+  const settleAll = async () => {
+    while (inFlight.length > 0) await settle();
   };
 
   const flush = async (checkpoint: { value: unknown; end?: boolean } | undefined) => {
@@ -181,8 +189,8 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     const value = snapshot && checkpoint
       ? ({ snapshotPass: end ? null : (pass ?? null), sourceState: checkpoint.value, passRejected: end ? 0 : passRejected } satisfies SnapshotState)
       : checkpoint?.value;
-    // Handed over before waiting for the previous batch (the writer keeps the order), and nothing
-    // here keeps the batch afterwards: its rows are not held while the previous batch commits.
+    // Handed over before waiting for earlier batches (the writer keeps the order), and nothing here
+    // keeps the batch afterwards: its rows are not held while earlier batches commit.
     const committing = writer.commit({
       table,
       records,
@@ -202,8 +210,8 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
     deletes = new Map();
     rejects = [];
     buffered = 0;
-    await settle();
-    inFlight = committing;
+    inFlight.push(committing);
+    while (inFlight.length > MAX_IN_FLIGHT) await settle();
   };
 
   const iterator = source.read(stream, { state, since: opts.since, signal: opts.signal })[Symbol.asyncIterator]();
@@ -280,10 +288,10 @@ export async function extractStream(opts: ExtractStreamOptions): Promise<StreamR
       }
     }
     if (!stopped) await flush(checkpoint);
-    await settle();
+    await settleAll();
   } finally {
-    // On an error, wait for the batch in flight (its failure, if any, is secondary to this one).
-    await inFlight?.catch(() => undefined);
+    // On an error, wait for the batches in flight (their failures, if any, are secondary to this one).
+    await Promise.all(inFlight.map((p) => p.catch(() => undefined)));
     if (stopped) await iterator.return?.(undefined);
     if (!opts.writer) await writer.close();
   }
