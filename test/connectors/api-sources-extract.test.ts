@@ -101,6 +101,33 @@ describe('API sources through the extract loop (SQLite staging)', () => {
     expect(second.tables.companies!.find((r) => r.id === a!.id)?.name).toBe('Renamed');
     expect(live(second.tables.companies!).length).toBe(29);
   });
+
+  it('hubspot: an association removed in HubSpot is tombstoned by the next complete read of company_contacts', async () => {
+    const hs = await startHubspot({
+      seedData: {
+        companies: Array.from({ length: 25 }, (_, i) => ({ id: String(101 + i), name: `Co ${i}` })),
+        contacts: Array.from({ length: 25 }, (_, i) => ({ id: String(901 + i), email: `p${i}@co${i}.example` })),
+        associations: Array.from({ length: 25 }, (_, i) => ({ from: { type: 'companies', id: String(101 + i) }, to: { type: 'contacts', id: String(901 + i) } })),
+      },
+    });
+    cleanups.push(() => hs.stop());
+    const st = stagingCase('sqlite', 'hsa');
+    cleanups.push(() => st.cleanup());
+    const cfg = { type: 'hubspot', baseUrl: hs.url, accessToken: DEFAULT_HUBSPOT_TOKEN, pageSize: 10, overlapMinutes: 0 };
+    const pair = (r: Record<string, unknown>) => `${String(r.company_id)}>${String(r.contact_id)}`;
+    const first = await extractOnce(st.url, 'hsa', cfg, ['company_contacts']);
+    expect(live(first.tables.company_contacts!).map(pair)).toHaveLength(25);
+
+    hs.state.unassociate('companies', '103', 'contacts', '903');
+    hs.state.unassociate('companies', '124', 'contacts', '924');
+    hs.state.associate('companies', '103', 'contacts', '904');
+    const second = await extractOnce(st.url, 'hsa', cfg, ['company_contacts']);
+    expect(second.summary.streams[0]).toMatchObject({ inserted: 1, deleted: 2 });
+    const rows = second.tables.company_contacts!;
+    expect(rows.filter((r) => Number(r._deleted) === 1).map(pair).sort()).toEqual(['103>903', '124>924']);
+    expect(live(rows).map(pair)).toHaveLength(24);
+    expect(live(rows).map(pair)).toContain('103>904');
+  });
 });
 
 describe('kill -9 mid-extract of an API source, then re-run', () => {

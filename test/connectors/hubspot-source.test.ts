@@ -120,12 +120,24 @@ describe('hubspot source', () => {
     expect(resumed.records.map((r) => r.id)).toEqual(changed.slice(5).map((c) => c.id));
   });
 
-  it('reads company↔contact associations', async () => {
+  it('reads company↔contact associations as a snapshot pass: begun on the first page, ended after the last', async () => {
     hs = await startPortal(150);
     const src = sourceFor(hs);
-    const r = await drain(src, await streamOf(src, 'company_contacts'));
-    expect(r.records.map((x) => `${String(x.company_id)}>${String(x.contact_id)}`).sort()).toEqual(['1001>5001', '1001>5002', '1002>5003']);
-    expect(r.last).toEqual({});
+    const stream = await streamOf(src, 'company_contacts');
+    expect(stream.snapshot).toBe(true);
+    const out: ReadMessage[] = [];
+    for await (const m of src.read(stream, { state: undefined })) out.push(m);
+    const records = out.flatMap((m) => (m.type === 'record' ? [m.record] : []));
+    expect(records.map((x) => `${String(x.company_id)}>${String(x.contact_id)}`).sort()).toEqual(['1001>5001', '1001>5002', '1002>5003']);
+    expect(out[0]).toEqual({ type: 'snapshot-start' });
+    expect(out.at(-1)).toEqual({ type: 'checkpoint', state: {}, snapshotEnd: true });
+    // Only the last checkpoint ends the pass; a read resumed mid-pass does not start a new one.
+    expect(out.filter((m) => m.type === 'checkpoint' && m.snapshotEnd)).toHaveLength(1);
+    const mid = out.find((m) => m.type === 'checkpoint' && (m.state as { after?: string }).after)!;
+    const resumed: ReadMessage[] = [];
+    for await (const m of src.read(stream, { state: (mid as { state: unknown }).state })) resumed.push(m);
+    expect(resumed.some((m) => m.type === 'snapshot-start')).toBe(false);
+    expect(resumed.at(-1)).toEqual({ type: 'checkpoint', state: {}, snapshotEnd: true });
   });
 
   it('retries injected 429s, 5xx and resets on list and search', async () => {

@@ -14,7 +14,8 @@ import type { HubspotConfig } from './config.js';
  *   for ids above the last one seen, `after` never used — which neither hits the cap nor skips rows,
  *   whatever the window holds. Archived records whose `archivedAt` falls in the window become tombstones.
  * - `company_contacts` is re-read whole each run (associations changes do not touch the records'
- *   modification dates): companies by list paging, their contacts by v4 batch association reads.
+ *   modification dates): companies by list paging, their contacts by v4 batch association reads. It
+ *   is a snapshot stream: associations a complete read no longer returns are tombstoned.
  */
 
 interface ObjectStream {
@@ -64,7 +65,8 @@ export class HubspotSource implements Source {
         cursorField: o.modified,
         params: { properties: [...(this.config.properties[o.name] ?? [])].sort() },
       })),
-      { name: 'company_contacts', primaryKey: ['company_id', 'contact_id'] },
+      // Re-read whole each run: a snapshot, so an association removed in HubSpot is tombstoned.
+      { name: 'company_contacts', primaryKey: ['company_id', 'contact_id'], snapshot: true },
     ];
   }
 
@@ -143,6 +145,8 @@ export class HubspotSource implements Source {
 
   private async *readAssociations(opts: ReadOptions): AsyncIterable<ReadMessage> {
     let after = (opts.state as { after?: string } | undefined)?.after;
+    // A read from the first page is a new pass; one resumed at `after` continues the pass it cut.
+    if (!after) yield { type: 'snapshot-start' };
     for (;;) {
       const page = await this.client.listPage('companies', { limit: this.config.pageSize, after, properties: ['hs_object_id'] }, opts.signal);
       const links = await this.client.associations('companies', 'contacts', page.results.map((c) => c.id), opts.signal);
@@ -153,6 +157,6 @@ export class HubspotSource implements Source {
       if (!after) break;
       yield { type: 'checkpoint', state: { after } };
     }
-    yield { type: 'checkpoint', state: {} };
+    yield { type: 'checkpoint', state: {}, snapshotEnd: true };
   }
 }
