@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectEncoding, readCsvBatches, type CsvEvent, type CsvReadOptions } from '../../src/connectors/csv/csv-reader.js';
+import { seededRandom } from '../../src/emulators/shared/faults.js';
 
 /**
  * The reader's fast path must read every file exactly as csv-parse alone does: the same rows, the same
@@ -14,17 +15,6 @@ import { detectEncoding, readCsvBatches, type CsvEvent, type CsvReadOptions } fr
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-csv-fast-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Dialect {
   delimiter: string;
   quote: string;
@@ -32,7 +22,7 @@ interface Dialect {
 
 /** A random file: mostly well-formed rows, with every kind of oddity sprinkled in at `oddity` rate. */
 function generate(seed: number, dialect: Dialect, crlf: boolean, oddity: number): Buffer {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const { delimiter: d, quote: q } = dialect;
   const eol = crlf ? '\r\n' : '\n';
   const pick = <T,>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
