@@ -119,7 +119,7 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
     const g = last!;
     g.keys!.push(r.key);
     g.rows.push(r.values);
-    g.hashes.push(hashValues(g.cols, r.values, 0, order));
+    g.hashes.push(hashValues(g.cols, r.values, order));
   }
   for (const g of groups.values()) {
     g.keyCol = keyColumnOf(g);

@@ -19,31 +19,22 @@ export function hashOrder(cols: readonly string[]): number[] {
 /**
  * Content hash of one raw row for change detection (not security): sha1 over the columns in name
  * order, each written as name, length and value so no two different rows share an input; 32 hex
- * chars. `values[offset + i]` is the value of `cols[i]`, so a writer can hash rows straight out of
- * a flat array without building an object per row; `order` is `hashOrder(cols)`, passed in when
- * many rows share the columns.
+ * chars. `values[i]` is the value of `cols[i]` (a prepared row, no object per row); `order` is
+ * `hashOrder(cols)`, passed in when many rows share the columns.
+ *
+ * @example
+ *   hashValues(['id', 'name'], ['1', 'Acme']) === hashValues(['name', 'id'], ['Acme', '1']) // true
  *
  * The input format is what staged `_hash` values were computed with: changing it would make every
  * staged row look changed on the next extract.
  */
-export function hashValues(cols: readonly string[], values: readonly (string | null | undefined)[], offset = 0, order = hashOrder(cols)): string {
+export function hashValues(cols: readonly string[], values: readonly (string | null | undefined)[], order = hashOrder(cols)): string {
   let input = '';
   for (let i = 0; i < order.length; i++) {
     const c = order[i]!;
     const k = cols[c]!;
-    const v = values[offset + c];
+    const v = values[c];
     input += v === null || v === undefined ? `\u0001${k}\u0000` : `\u0002${k}\u0000${v.length}:${v}`;
   }
   return crypto.hash('sha1', input, 'hex').slice(0, 32);
-}
-
-/**
- * `hashValues` of a row object.
- *
- * @example
- *   rowHash({ id: '1', name: 'Acme' }) === rowHash({ name: 'Acme', id: '1' }) // true
- */
-export function rowHash(row: Record<string, string | null>): string {
-  const cols = Object.keys(row);
-  return hashValues(cols, cols.map((c) => row[c]));
 }

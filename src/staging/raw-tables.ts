@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 /**
  * Raw tables: `raw_<connection>__<stream>`, one TEXT column per source field plus bookkeeping:
  *   _key           the record's primary key values joined (unique: re-extracting replaces, never duplicates)
- *   _hash          a hash of the row's content, `rowHash()` in src/extract (unchanged rows are not rewritten)
+ *   _hash          a hash of the row's content, `hashValues()` in src/extract/row-hash.ts (unchanged rows are not rewritten)
  *   _extracted_at  ISO time of the run that last wrote the row
  *   _run_id        that run
  *   _deleted       0/1 tombstone (Crossbeam is_deleted, Salesforce IsDeleted, a row a snapshot pass no
