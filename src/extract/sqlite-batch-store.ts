@@ -43,7 +43,7 @@ export interface WireGroup {
 }
 
 /** Row i's key. */
-export function keyOf(g: WireGroup, i: number): string {
+function keyOf(g: WireGroup, i: number): string {
   return g.keyCol >= 0 ? g.rows[i]![g.keyCol]! : g.keys![i]!;
 }
 
