@@ -101,18 +101,12 @@ export class FastCsvScanner {
       for (;;) {
         if (p >= len) return { next, stop: false };
         const c = s.charCodeAt(p);
-        if (c === NL) {
-          if (this.ending === LineEnding.CrLf) return stop();
-          this.ending = LineEnding.Lf;
-          p++;
-          lines++;
-        } else if (c === CR) {
-          if (p + 1 >= len) return final ? stop() : incomplete();
-          if (s.charCodeAt(p + 1) !== NL || this.ending === LineEnding.Lf) return stop();
-          this.ending = LineEnding.CrLf;
-          p += 2;
-          lines++;
-        } else break;
+        if (c !== NL && c !== CR) break;
+        const end = this.lineEnd(s, p, final);
+        if (end === -2) return incomplete();
+        if (end < 0) return stop();
+        p = end;
+        lines++;
       }
       const start = p;
       if (nlPos >= 0 && nlPos < p) nlPos = s.indexOf('\n', p);
