@@ -18,7 +18,7 @@ import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type Norm
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
-import { PostingTable } from './posting-table.js';
+import { PostingTable, TypedArena } from './posting-table.js';
 import type { AccountRecord } from './types.js';
 
 /** One account as an object, built on demand by `accountAt` (explain, tests); the index keeps columns. */
@@ -79,9 +79,9 @@ export interface Postings {
  */
 export class TaggedPostings {
   private readonly table: PostingTable;
-  constructor(expectedKeys?: number) {
+  constructor(expectedKeys?: number, arena?: TypedArena) {
     // Filled while the index is built and read only after: the adds are placed in bulk (see PostingTable).
-    this.table = new PostingTable(expectedKeys, { bulk: true });
+    this.table = new PostingTable(expectedKeys, { bulk: true, arena });
   }
   /** Adds the account under the key with one tag; returns where the key's characters are (see `keyText`). */
   add(key: string, idx: number, tag: number): number {
@@ -226,21 +226,26 @@ export function fuzzyBlockKeys(key: string): string[] {
 export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
   const n = records.length;
   // About one website and one name entry per account, and a few more (extra domains, aliases, labels).
-  const domainPostings = new TaggedPostings(n + (n >> 2));
-  const namePostings = new TaggedPostings(n + (n >> 2));
+  const postingKeys = n + (n >> 2);
+  // Every large array of the index from one buffer (see TypedArena for why).
+  const arena = new TypedArena(
+    2 * PostingTable.bytesFor(postingKeys) + PostingTable.bytesFor(n) + 6 * TypedArena.rounded(4 * n) + TypedArena.rounded(n),
+  );
+  const domainPostings = new TaggedPostings(postingKeys, arena);
+  const namePostings = new TaggedPostings(postingKeys, arena);
   const index: AccountIndex = {
     size: 0,
     ids: [],
     names: [],
     countries: [],
     accountDuns: [],
-    parent: new Int32Array(n).fill(-1),
-    root: new Int32Array(n),
-    depth: new Int32Array(n),
-    siteDomainStart: new Int32Array(n).fill(-1),
-    siteDomainLength: new Int32Array(n),
-    nameKeyRef: new Int32Array(n).fill(-1),
-    byId: new PostingTable(n),
+    parent: arena.int32(n).fill(-1),
+    root: arena.int32(n),
+    depth: arena.int32(n),
+    siteDomainStart: arena.int32(n).fill(-1),
+    siteDomainLength: arena.int32(n),
+    nameKeyRef: arena.int32(n).fill(-1),
+    byId: new PostingTable(n, { arena }),
     domainPostings,
     namePostings,
     websiteDomain: domainPostings.view(WEBSITE),
@@ -248,7 +253,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     contactDomain: domainPostings.view(CONTACT),
     nameKey: namePostings.view(NAME),
     coreKey: namePostings.view(CORE),
-    hasGenericName: new Uint8Array(records.length),
+    hasGenericName: arena.uint8(n),
     acronym: namePostings.view(ACRONYM),
     domainLabel: namePostings.view(LABEL),
     duns: new PostingMap(),

@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { PostingTable } from '../../src/matching/posting-table.js';
+import { PostingTable, TypedArena } from '../../src/matching/posting-table.js';
 import { jaroWinkler, jaroWinklerChars } from '../../src/matching/fuzzy.js';
 
-describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
+// `arena`: the table's arrays from a TypedArena with room for them ('fits') or for nothing ('full').
+describe.each([
+  { bulk: false, arena: 'none' },
+  { bulk: true, arena: 'none' },
+  { bulk: true, arena: 'fits' },
+  { bulk: false, arena: 'full' },
+] as const)('PostingTable %o', (opts) => {
+  const make = (expected: number): PostingTable => {
+    const arena = opts.arena === 'none' ? undefined : new TypedArena(opts.arena === 'fits' ? PostingTable.bytesFor(expected) : 8);
+    return new PostingTable(expected, { bulk: opts.bulk, arena });
+  };
   it('returns every value of a key in the order added, and nothing for other keys', () => {
-    const t = new PostingTable(16, opts);
+    const t = make(16);
     t.add('acme.com', 3);
     t.add('zen.io', 1);
     t.add('acme.com', 7);
@@ -20,7 +30,7 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   });
 
   it('addFirst adds a new key and reports the first value of a known one', () => {
-    const t = new PostingTable(16, opts);
+    const t = make(16);
     expect(t.addFirst('A1', 0)).toBe(-1);
     expect(t.addFirst('A2', 1)).toBe(-1);
     expect(t.addFirst('A1', 2)).toBe(0);
@@ -28,7 +38,7 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   });
 
   it('keeps keys and their value order when it grows far past its expected size', () => {
-    const t = new PostingTable(1, opts);
+    const t = make(1);
     const n = 20_000;
     for (let i = 0; i < n; i++) t.add(`k${i}`, i);
     for (let i = 0; i < n; i += 7) t.add(`k${i}`, n + i);
@@ -38,7 +48,7 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   });
 
   it('tells apart keys of any characters and lengths (Unicode, empty, prefixes of each other)', () => {
-    const t = new PostingTable(16, opts);
+    const t = make(16);
     const keys = ['', 'a', 'ab', 'abc', 'müller', 'mueller', '株式会社', '😀', '\u0000', 'x'.repeat(70_000)];
     keys.forEach((k, i) => t.add(k, i));
     keys.forEach((k, i) => expect(t.values(k)).toEqual([i]));
@@ -47,7 +57,7 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   });
 
   it('answers a repeated question about the same key the same way after other keys were added', () => {
-    const t = new PostingTable(16, opts);
+    const t = make(16);
     t.add('a', 1);
     expect(t.values('a')).toEqual([1]);
     t.add('a', 2);
@@ -58,7 +68,7 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   });
 
   it('gives back each key from where add() says its characters are, even after growing', () => {
-    const t = new PostingTable(1, opts);
+    const t = make(1);
     const keys = ['acme.com', 'müller', '株式会社', '😀x', 'y'.repeat(10_000)];
     for (let i = 0; i < 3000; i++) keys.push(`k${i}`);
     const starts = keys.map((k, i) => t.add(k, i));
@@ -74,7 +84,7 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   });
 
   it('fuzzy scores computed on the stored characters equal the scores of the strings', () => {
-    const t = new PostingTable(4, opts);
+    const t = make(4);
     const names = ['cheetahmobile', 'cheetamobile', 'acme', 'zenith', 'münchen', 'muenchen'];
     const starts = names.map((n, i) => t.add(n, i));
     t.has('acme');
@@ -85,7 +95,7 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
   });
 
   it('takes adds after its first lookup too (bulk mode places the earlier ones first)', () => {
-    const t = new PostingTable(4, opts);
+    const t = make(4);
     for (let i = 0; i < 100; i++) t.add(`k${i % 10}`, i);
     expect(t.values('k3')).toEqual([3, 13, 23, 33, 43, 53, 63, 73, 83, 93]);
     t.add('k3', 100);
@@ -93,5 +103,24 @@ describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o', (opts) => {
     expect(t.values('k3')).toEqual([3, 13, 23, 33, 43, 53, 63, 73, 83, 93, 100]);
     expect(t.values('new')).toEqual([101]);
     expect(t.size).toBe(11);
+  });
+});
+
+describe('TypedArena', () => {
+  it('hands out zero-filled, aligned, non-overlapping views of one buffer, then arrays of their own', () => {
+    const arena = new TypedArena(64);
+    const a = arena.int32(3);
+    const b = arena.uint16(5);
+    const c = arena.uint8(3);
+    a.fill(-1);
+    b.fill(0xffff);
+    expect([...c]).toEqual([0, 0, 0]);
+    expect(a.buffer).toBe(b.buffer);
+    expect(b.byteOffset % 8).toBe(0);
+    expect(c.byteOffset).toBeGreaterThanOrEqual(b.byteOffset + b.byteLength);
+    // 16 + 16 + 8 bytes used: 32 more do not fit, so this one is an array of its own, still zero-filled.
+    const d = arena.int32(8);
+    expect(d.buffer).not.toBe(a.buffer);
+    expect([...d]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
