@@ -233,12 +233,15 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   );
   const domainPostings = new TaggedPostings(postingKeys, arena);
   const namePostings = new TaggedPostings(postingKeys, arena);
+  // Per-account lists at their final size, filled by position: grown by push(), a list of a million
+  // goes through copies of twice its size in total, garbage in the old generation that a mark-compact
+  // (over the caller's records too) has to clear. Cut to `size` at the end (blank or repeated ids).
   const index: AccountIndex = {
     size: 0,
-    ids: [],
-    names: [],
-    countries: [],
-    accountDuns: [],
+    ids: new Array<string>(n),
+    names: new Array<string>(n),
+    countries: new Array<string | null>(n),
+    accountDuns: new Array<string | null>(n),
     parent: arena.int32(n).fill(-1),
     root: arena.int32(n),
     depth: arena.int32(n),
@@ -258,9 +261,10 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     domainLabel: namePostings.view(LABEL),
     duns: new PostingMap(),
     members: new Map(),
-    fuzzyStarts: [],
-    fuzzyLengths: [],
-    fuzzyOwners: [],
+    // One name key per account, plus aliases (appended past `n`).
+    fuzzyStarts: new Array<number>(n),
+    fuzzyLengths: new Array<number>(n),
+    fuzzyOwners: new Array<number>(n),
     // Blocking keys are three characters: a few thousand of them, however many accounts.
     fuzzyBlocks: new PostingTable(),
     cycles: [],
@@ -268,7 +272,8 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     duplicateIds: [],
     sharedHostDomains: new Map(),
   };
-  const parentIds: (string | null)[] = [];
+  const parentIds = new Array<string | null>(n);
+  const fuzzy = { count: 0 };
   for (const r of records) {
     const id = String(r.accountId ?? '').trim();
     if (id === '') continue;
@@ -279,12 +284,12 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     const idx = index.size++;
     const site = firstWebsiteDomain(r.website);
     const duns = normalizeDuns(r.duns);
-    index.ids.push(id);
-    index.names.push(r.name ?? '');
-    index.countries.push(normalizeCountry(r.country));
-    index.accountDuns.push(duns);
+    index.ids[idx] = id;
+    index.names[idx] = r.name ?? '';
+    index.countries[idx] = normalizeCountry(r.country);
+    index.accountDuns[idx] = duns;
     index.root[idx] = idx;
-    parentIds.push(r.parentAccountId ? String(r.parentAccountId).trim() || null : null);
+    parentIds[idx] = r.parentAccountId ? String(r.parentAccountId).trim() || null : null;
 
     if (site) {
       if (site.sharedHost) index.sharedHostDomains.set(site.domain, site);
@@ -312,19 +317,22 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
       if (nn.key === site.label && nn.key !== '') labelBit = 1 << LABEL;
       else namePostings.add(site.label, idx, LABEL);
     }
-    if (!r.aliases || r.aliases.length === 0) addName(index, nn, idx, false, nn.core !== nn.key, labelBit);
+    if (!r.aliases || r.aliases.length === 0) addName(index, fuzzy, nn, idx, false, nn.core !== nn.key, labelBit);
     else {
       const aliases = r.aliases.map((a) => normalizeCompanyName(a));
       const generic = nn.core !== nn.key || aliases.some((a) => a.core !== a.key);
-      addName(index, nn, idx, false, generic, labelBit);
-      for (const a of aliases) addName(index, a, idx, true, generic);
+      addName(index, fuzzy, nn, idx, false, generic, labelBit);
+      for (const a of aliases) addName(index, fuzzy, a, idx, true, generic);
     }
   }
+  for (const list of [index.ids, index.names, index.countries, index.accountDuns, parentIds]) list.length = index.size;
+  for (const list of [index.fuzzyStarts, index.fuzzyLengths, index.fuzzyOwners]) list.length = fuzzy.count;
   resolveHierarchy(index, parentIds);
   return index;
 }
 
-function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: boolean, generic: boolean, labelBit = 0): void {
+/** `fuzzy.count`: the fuzzy keys so far (the fuzzy lists are presized, so their length is not it). */
+function addName(index: AccountIndex, fuzzy: { count: number }, nn: NormalizedName, idx: number, isAlias: boolean, generic: boolean, labelBit = 0): void {
   const key = nn.key;
   if (key === '') return;
   const start = index.namePostings.addMask(key, idx, (1 << NAME) | labelBit);
@@ -333,9 +341,10 @@ function addName(index: AccountIndex, nn: NormalizedName, idx: number, isAlias: 
     index.namePostings.add(nn.core, idx, CORE);
   }
   if (!isAlias) for (const a of nn.acronyms) index.namePostings.add(a, idx, ACRONYM);
-  const f = index.fuzzyStarts.push(start) - 1;
-  index.fuzzyLengths.push(key.length);
-  index.fuzzyOwners.push(idx);
+  const f = fuzzy.count++;
+  index.fuzzyStarts[f] = start;
+  index.fuzzyLengths[f] = key.length;
+  index.fuzzyOwners[f] = idx;
   if (!isAlias) index.nameKeyRef[idx] = f;
   // Inline `fuzzyBlockKeys` (no array per name).
   if (key.length >= 3) {
