@@ -248,7 +248,8 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     siteDomainStart: arena.int32(n).fill(-1),
     siteDomainLength: arena.int32(n),
     nameKeyRef: arena.int32(n).fill(-1),
-    byId: new PostingTable(n, { arena }),
+    // Filled in bulk, ahead of the accounts (see below).
+    byId: new PostingTable(n, { bulk: true, arena }),
     domainPostings,
     namePostings,
     websiteDomain: domainPostings.view(WEBSITE),
@@ -274,14 +275,29 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   };
   const parentIds = new Array<string | null>(n);
   const fuzzy = { count: 0 };
-  for (const r of records) {
-    const id = String(r.accountId ?? '').trim();
+  // Account ids first, all of them, placed in bulk: a million one-by-one inserts into a table larger
+  // than any cache cost a cache miss each. Stored by row; rows whose id an earlier row has are
+  // repeats (the first row wins). `ids` holds the rows' ids until the loop below overwrites it with the
+  // kept accounts' (position <= row, so each row's id is read before it is overwritten).
+  const rowIds = index.ids;
+  for (let row = 0; row < n; row++) {
+    const id = String(records[row]!.accountId ?? '').trim();
+    rowIds[row] = id;
+    if (id !== '') index.byId.add(id, row);
+  }
+  const repeat = new Uint8Array(n);
+  index.byId.flagLaterValues(repeat);
+  const positionOfRow = new Int32Array(n).fill(-1);
+  for (let row = 0; row < n; row++) {
+    const r = records[row]!;
+    const id = rowIds[row]!;
     if (id === '') continue;
-    if (index.byId.addFirst(id, index.size) >= 0) {
+    if (repeat[row] === 1) {
       index.duplicateIds.push(id);
       continue;
     }
     const idx = index.size++;
+    positionOfRow[row] = idx;
     const site = firstWebsiteDomain(r.website);
     const duns = normalizeDuns(r.duns);
     index.ids[idx] = id;
@@ -325,6 +341,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
       for (const a of aliases) addName(index, fuzzy, a, idx, true, generic);
     }
   }
+  index.byId.keepFirstValues(positionOfRow);
   for (const list of [index.ids, index.names, index.countries, index.accountDuns, parentIds]) list.length = index.size;
   for (const list of [index.fuzzyStarts, index.fuzzyLengths, index.fuzzyOwners]) list.length = fuzzy.count;
   resolveHierarchy(index, parentIds);

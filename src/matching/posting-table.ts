@@ -127,6 +127,28 @@ export class PostingTable {
     return -1;
   }
 
+  /**
+   * Sets `flags[v] = 1` for every value stored after the first under its key (values must be below
+   * `flags.length`): with row numbers as values, the rows that repeat an earlier row's key.
+   */
+  flagLaterValues(flags: Uint8Array): void {
+    this.placePending();
+    for (const list of this.lists) for (let i = 1; i < list.length; i++) flags[list[i]!] = 1;
+  }
+
+  /** Leaves each key its first value only, as `map[value]` (values must be below `map.length`). */
+  keepFirstValues(map: Int32Array): void {
+    this.placePending();
+    const slots = this.slots;
+    for (let s = 0; s * 4 < slots.length; s++) {
+      if (slots[s * 4 + 1] === 0) continue;
+      const v = slots[s * 4 + 3]!;
+      slots[s * 4 + 3] = map[v >= 0 ? v : this.lists[-1 - v]![0]!]!;
+    }
+    this.lists.length = 0;
+    this.lastKey = undefined;
+  }
+
   /** The first value stored under `key`, or undefined. */
   get(key: string): number | undefined {
     const s = this.find(key);

@@ -169,6 +169,27 @@ describe('account index hierarchy', () => {
     expect(at('F')).toMatchObject({ root: idx.byId.get('G'), depth: 1 });
     expect(idx.duplicateIds).toEqual(['G']);
   });
+  it('blank and repeated account ids are skipped: the accounts after them keep their own positions and ids', () => {
+    const idx = buildAccountIndex(
+      [
+        { accountId: 'X', name: 'Xeno Corp', website: 'xeno.example' },
+        { accountId: ' ', name: 'Blank' },
+        { accountId: 'X', name: 'Xeno again', website: 'other.example' },
+        { accountId: 'Y', name: 'Yarrow Ltd', website: 'yarrow.example', parentAccountId: 'X' },
+        { accountId: 'Y ', name: 'Yarrow twice' },
+        { accountId: 'Z', name: 'Zed', parentAccountId: 'Y' },
+      ],
+      { isFreeMail: () => false },
+    );
+    expect(idx.size).toBe(3);
+    expect(idx.ids).toEqual(['X', 'Y', 'Z']);
+    expect(idx.names).toEqual(['Xeno Corp', 'Yarrow Ltd', 'Zed']);
+    expect(['X', 'Y', 'Z', ' ', 'W'].map((id) => idx.byId.get(id))).toEqual([0, 1, 2, undefined, undefined]);
+    expect(idx.duplicateIds).toEqual(['X', 'Y']);
+    expect(idx.websiteDomain.get('yarrow.example')).toEqual([1]);
+    expect(idx.websiteDomain.get('other.example')).toEqual([]);
+    expect(accountAt(idx, 2)).toMatchObject({ accountId: 'Z', root: 0, depth: 2 });
+  });
   it('a domain held by several accounts on a parent cycle goes to review, without hanging', () => {
     const acc: AccountRecord[] = [
       { accountId: 'L1', name: 'Loop One', website: 'loop.example', parentAccountId: 'L2' },

@@ -106,6 +106,18 @@ describe.each([
   });
 });
 
+describe.each([{ bulk: false }, { bulk: true }])('PostingTable %o with row numbers as values', (opts) => {
+  it('flags the rows that repeat an earlier key, then keeps each key its first row, renumbered', () => {
+    const t = new PostingTable(4, opts);
+    ['a', 'b', 'a', 'c', 'b', 'a'].forEach((k, row) => t.add(k, row));
+    const repeat = new Uint8Array(6);
+    t.flagLaterValues(repeat);
+    expect([...repeat]).toEqual([0, 0, 1, 0, 1, 1]);
+    t.keepFirstValues(Int32Array.from([0, 1, -1, 2, -1, -1]));
+    expect([t.values('a'), t.values('b'), t.values('c'), t.values('d')]).toEqual([[0], [1], [2], []]);
+  });
+});
+
 describe('TypedArena', () => {
   it('hands out zero-filled, aligned, non-overlapping views of one buffer, then arrays of their own', () => {
     const arena = new TypedArena(64);
