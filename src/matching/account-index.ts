@@ -163,10 +163,11 @@ export interface AccountIndex {
   siteDomainStart: Int32Array;
   siteDomainLength: Int32Array;
   /**
-   * Each account's own name key as a position in `fuzzyStarts` (-1 when the key is ''): whether a
-   * signal's name is the account's, without a lookup (see `hasNameKey`).
+   * Each account's own name key in `namePostings`' characters: start at `2 * idx` (-1 when the key is
+   * ''), length at `2 * idx + 1`. Whether a signal's name is the account's, without a lookup (see
+   * `hasNameKey`); side by side, the two are one memory read for an account the matcher just picked.
    */
-  nameKeyRef: Int32Array;
+  nameKeySpan: Int32Array;
   /** Account id → position (`get` returns undefined for an unknown id). */
   byId: PostingTable;
   /** Website, extra and contacts' domains (tags WEBSITE, EXTRA, CONTACT); read through the views below. */
@@ -229,7 +230,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   const postingKeys = n + (n >> 2);
   // Every large array of the index from one buffer (see TypedArena for why).
   const arena = new TypedArena(
-    2 * PostingTable.bytesFor(postingKeys) + PostingTable.bytesFor(n) + 6 * TypedArena.rounded(4 * n) + TypedArena.rounded(n),
+    2 * PostingTable.bytesFor(postingKeys) + PostingTable.bytesFor(n) + 5 * TypedArena.rounded(4 * n) + TypedArena.rounded(8 * n) + TypedArena.rounded(n),
   );
   const domainPostings = new TaggedPostings(postingKeys, arena);
   const namePostings = new TaggedPostings(postingKeys, arena);
@@ -247,7 +248,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     depth: arena.int32(n),
     siteDomainStart: arena.int32(n).fill(-1),
     siteDomainLength: arena.int32(n),
-    nameKeyRef: arena.int32(n).fill(-1),
+    nameKeySpan: arena.int32(2 * n).fill(-1),
     // Filled in bulk, ahead of the accounts (see below).
     byId: new PostingTable(n, { bulk: true, arena }),
     domainPostings,
@@ -362,7 +363,10 @@ function addName(index: AccountIndex, fuzzy: { count: number }, nn: NormalizedNa
   index.fuzzyStarts[f] = start;
   index.fuzzyLengths[f] = key.length;
   index.fuzzyOwners[f] = idx;
-  if (!isAlias) index.nameKeyRef[idx] = f;
+  if (!isAlias) {
+    index.nameKeySpan[2 * idx] = start;
+    index.nameKeySpan[2 * idx + 1] = key.length;
+  }
   // Inline `fuzzyBlockKeys` (no array per name).
   if (key.length >= 3) {
     index.fuzzyBlocks.add('^' + key.slice(0, 3), f);
@@ -492,8 +496,8 @@ export function websiteDomainOf(index: AccountIndex, idx: number): string | null
 
 /** True when `key` is the account's own name key ('' for an account without one). */
 export function hasNameKey(index: AccountIndex, idx: number, key: string): boolean {
-  const f = index.nameKeyRef[idx]!;
-  return f < 0 ? key === '' : index.namePostings.keyIs(index.fuzzyStarts[f]!, index.fuzzyLengths[f]!, key);
+  const start = index.nameKeySpan[2 * idx]!;
+  return start < 0 ? key === '' : index.namePostings.keyIs(start, index.nameKeySpan[2 * idx + 1]!, key);
 }
 
 /**

@@ -463,7 +463,9 @@ function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] 
   const root = index.root[winner]!;
   let out = NO_HITS;
   // A name that is the winner's own name key cannot conflict (the winner is among its hits): no lookup.
-  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && !hasNameKey(index, winner, ev.name.key))
+  // Nor can a name too short for name-exact (most often: none), whose check would only read the
+  // winner's key from memory for nothing.
+  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && ev.name.key.length >= 2 && !hasNameKey(index, winner, ev.name.key))
     out = addIfElsewhere(out, runRule(ctx, 'name-exact', ev), index.root, root);
   if (rule === 'email-domain') {
     const site = runRule(ctx, 'website-domain', ev);
