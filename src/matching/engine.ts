@@ -48,6 +48,8 @@ const DOMAIN_RULES = new Set<RuleId>(['website-domain', 'extra-domain', 'email-d
 /** Name rules weaker than an exact name: lowered when the signal's own website belongs to someone else. */
 const WEAK_NAME_RULES = new Set<RuleId>(['name-core', 'name-domain-label', 'name-acronym', 'name-fuzzy']);
 const UNKNOWN_SITE_PENALTY = 0.9;
+/** Shortest name key name-exact looks up: a one-character key says nothing about a company. */
+const MIN_NAME_EXACT = 2;
 
 /** True when the account (or its hierarchy) holds the domain as website or extra domain. */
 function holds(ctx: Ctx, idx: number, domain: string): boolean {
@@ -248,7 +250,7 @@ function runRule(ctx: Ctx, rule: RuleId, ev: Evidence): Hit[] {
         if ((ids = index.contactDomain.get(d)).length > 0) hits = addHits(hits, ids, 1, `${d} is the e-mail domain of the account's contacts`);
       break;
     case 'name-exact':
-      if (ev.name.key.length >= 2 && (ids = index.nameKey.get(ev.name.key)).length > 0) hits = addHits(hits, ids, 1, `name "${ev.name.key}" is equal`);
+      if (ev.name.key.length >= MIN_NAME_EXACT && (ids = index.nameKey.get(ev.name.key)).length > 0) hits = addHits(hits, ids, 1, `name "${ev.name.key}" is equal`);
       break;
     case 'name-core':
       if (ev.name.core.length >= 3 && (ids = coreKeyAccounts(index, ev.name.core)).length > 0)
@@ -465,7 +467,7 @@ function conflicts(ctx: Ctx, rule: RuleId, winner: number, ev: Evidence): Hit[] 
   // A name that is the winner's own name key cannot conflict (the winner is among its hits): no lookup.
   // Nor can a name too short for name-exact (most often: none), whose check would only read the
   // winner's key from memory for nothing.
-  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && ev.name.key.length >= 2 && !hasNameKey(index, winner, ev.name.key))
+  if (policy.nameConflict === 'review' && DOMAIN_RULES.has(rule) && ev.name.key.length >= MIN_NAME_EXACT && !hasNameKey(index, winner, ev.name.key))
     out = addIfElsewhere(out, runRule(ctx, 'name-exact', ev), index.root, root);
   if (rule === 'email-domain') {
     const site = runRule(ctx, 'website-domain', ev);
