@@ -228,12 +228,23 @@ interface Reply {
   closed?: true;
 }
 
+/** Rows sent to the writer thread before a checkpointer thread is started (see below). */
+const CHECKPOINTER_AFTER_ROWS = 20_000;
+/** How often the checkpointer copies what the writer committed meanwhile. */
+const CHECKPOINT_INTERVAL_MS = 100;
+
 class ThreadedSqliteWriter implements RawWriter {
   readonly kind = 'thread';
   private worker: Worker | undefined;
   private nextId = 1;
   private pending = new Map<number, { resolve(v: Reply): void; reject(e: Error): void }>();
   private failed: Error | undefined;
+  /**
+   * A second thread that checkpoints the WAL while the writer writes (sqlite-checkpoint-thread.ts),
+   * started once an extract is big enough to fill the WAL: small runs do not pay for its start.
+   */
+  private checkpointer: Worker | undefined;
+  private rowsSent = 0;
 
   constructor(
     private db: Knex,
@@ -288,6 +299,8 @@ class ThreadedSqliteWriter implements RawWriter {
   // peak RSS on the 1M-row bench whenever the thread fell behind). The thread commits in message
   // order and refuses every batch after a failed one (sqlite-writer-thread.ts).
   commit(batch: BatchToCommit): Promise<BatchCounts> {
+    this.rowsSent += batch.records.size;
+    if (this.rowsSent >= CHECKPOINTER_AFTER_ROWS) this.startCheckpointer();
     return this.send({ batch: toWire(this.db, batch) }).then((reply) => {
       if (reply.error) {
         // Rebuilt with its code so callers (and the error boundary) see the SQLite error as it was.
@@ -299,7 +312,31 @@ class ThreadedSqliteWriter implements RawWriter {
     });
   }
 
+  private startCheckpointer(): void {
+    if (this.checkpointer || this.failed) return;
+    const w = new Worker(new URL('./sqlite-checkpoint-thread.js', this.url), {
+      workerData: { file: this.file, intervalMs: CHECKPOINT_INTERVAL_MS },
+      resourceLimits: { maxYoungGenerationSizeMb: 1 },
+    });
+    // An optimisation only: if it cannot run, the writer's own checkpoints do the work.
+    w.on('error', () => undefined);
+    w.unref();
+    this.checkpointer = w;
+  }
+
+  /** Stop the checkpointer and wait until its connection is closed. */
+  private async stopCheckpointer(): Promise<void> {
+    const w = this.checkpointer;
+    if (!w) return;
+    this.checkpointer = undefined;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage('stop');
+    await exited;
+  }
+
   async close(): Promise<void> {
+    // First, so the writer's last checkpoint (at its close) is not refused as busy.
+    await this.stopCheckpointer();
     if (!this.worker) return;
     const w = this.worker;
     await this.send({ close: true }).catch(() => undefined);
