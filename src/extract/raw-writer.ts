@@ -6,7 +6,7 @@ import type { Staging } from '../staging/db.js';
 import { createRawTableSql, ensureRawTable, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { rejectRow, type Reject } from '../staging/rejects.js';
 import { paramsHash, type StateKey } from '../staging/state.js';
-import { hashOrder, hashValues } from './row-hash.js';
+import { hashPlan, hashValues, sameContent, type HashPlan } from './row-hash.js';
 import { SqliteBatchStore, type BatchCounts, type SqliteConnection, type WireBatch, type WireGroup } from './sqlite-batch-store.js';
 
 export type { BatchCounts } from './sqlite-batch-store.js';
@@ -104,7 +104,7 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
   const groups = new Map<string, WireGroup>();
   let last: WireGroup | undefined;
   let lastCols: readonly string[] | undefined;
-  let order: number[] = [];
+  let plan: HashPlan | undefined;
   for (const r of batch.records.values()) {
     // Rows of one shape share their cols array; only a new array needs the signature lookup.
     if (r.cols !== lastCols) {
@@ -113,13 +113,13 @@ function toWire(db: Knex, batch: BatchToCommit): WireBatch {
       if (!g) groups.set(sig, (g = { cols: [...r.cols], keyCol: -1, keys: [], rows: [], hashes: [] }));
       last = g;
       lastCols = r.cols;
-      order = hashOrder(g.cols);
+      plan = hashPlan(g.cols);
     }
     // The row's own value array goes on the wire: no copy here (the batch is cloned when sent).
     const g = last!;
     g.keys!.push(r.key);
     g.rows.push(r.values);
-    g.hashes.push(hashValues(g.cols, r.values, order));
+    g.hashes.push(hashValues(g.cols, r.values, plan));
   }
   for (const g of groups.values()) {
     g.keyCol = keyColumnOf(g);
@@ -372,7 +372,7 @@ class KnexRawWriter implements RawWriter {
       for (const r of batch.records.values()) {
         const e = existing.get(r.key);
         const hash = hashValues(r.cols, r.values);
-        if (e && e.hash === hash && !e.deleted) {
+        if (e && !e.deleted && sameContent(e.hash, hash, r.cols, r.values)) {
           counts.unchanged++;
           if (pass !== undefined) seen.push(r.key);
           continue;

@@ -1,5 +1,6 @@
 import { RAW_META_COLUMNS, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { quoteIdent } from '../staging/sql-ident.js';
+import { sameContent } from './row-hash.js';
 
 /**
  * One batch for SQLite staging as plain data (strings, numbers, arrays), so it can be handed to the
@@ -187,7 +188,7 @@ export class SqliteBatchStore {
           const key = keyOf(group, i);
           const e = existing.get(key);
           if (e) found++;
-          if (e && e.hash === hashes[g]![i] && !e.deleted) {
+          if (e && !e.deleted && sameContent(e.hash, hashes[g]![i]!, group.cols, group.rows[i]!)) {
             counts.unchanged++;
             seen?.push(key);
             continue;

@@ -7,6 +7,7 @@ import type { ReadMessage, Source, StreamDescriptor } from '../../src/connectors
 import { InterruptedError, RejectsOverLimitError } from '../../src/errors.js';
 import { extractStream as extractLoop, type ExtractStreamOptions } from '../../src/extract/extract-loop.js';
 import { createRawWriter, type RawWriter } from '../../src/extract/raw-writer.js';
+import { legacyHash } from '../../src/extract/row-hash.js';
 import { extractStreams } from '../../src/extract/extract-streams.js';
 import { CsvConfig } from '../../src/connectors/csv/config.js';
 import { openStaging } from '../../src/staging/db.js';
@@ -77,7 +78,7 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
         const rows = await rawRows(staging, 'raw_mem__items');
         expect(rows).toHaveLength(25);
         expect(rows[0]).toMatchObject({ _run_id: run1.id, _deleted: 0, id: '1', name: 'item 1' });
-        expect(rows[0]!._hash).toMatch(/^[0-9a-f]{32}$/);
+        expect(rows[0]!._hash).toMatch(/^[A-Za-z0-9_-]{24}$/);
         expect(rows[0]!._extracted_at).toMatch(/^\d{4}-\d\d-\d\dT/);
         expect(await getState(staging, { connection: 'mem', stream: 'items' })).toEqual({ next: 25 });
 
@@ -121,6 +122,29 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
         const third = await go(again, [{ id: 9999 }], { third: true });
         expect(third.r).toMatchObject({ inserted: 0, updated: 0, unchanged: 830, deleted: 0 });
         expect((await rawRows(staging, 'raw_big__items')).filter((r) => r._run_id === third.run.id)).toHaveLength(0);
+      } finally {
+        await staging.close();
+      }
+    });
+
+    it('rows staged with the earlier (sha1) hash are not rewritten when unchanged, and are when changed', async () => {
+      const staging = await sc.open();
+      try {
+        const stream = { name: 'items', primaryKey: ['id'] };
+        const first = await startRun(staging);
+        await extractStream({ staging, run: first, connection: 'old', source: memorySource(() => items(25)), stream });
+        // As an earlier version staged them: the same rows with the old hash of their values.
+        for (const r of await rawRows(staging, 'raw_old__items')) {
+          await staging.db('raw_old__items').where({ _key: r._key }).update({ _hash: legacyHash(['id', 'name', 'tag'], [String(r.id), String(r.name), String(r.tag)]) });
+        }
+        const data = items(25).map((r) => (r.id === 4 ? { ...r, tag: 'v2' } : r));
+        const second = await startRun(staging);
+        const r = await extractStream({ staging, run: second, connection: 'old', source: memorySource(() => data), stream: { ...stream, params: { again: true } } });
+        expect(r).toMatchObject({ records: 25, inserted: 0, updated: 1, unchanged: 24 });
+        const after = await rawRows(staging, 'raw_old__items');
+        expect(after.filter((x) => x._run_id === second.id).map((x) => x.id)).toEqual(['4']);
+        expect(after.find((x) => x.id === '4')!._hash).toMatch(/^[A-Za-z0-9_-]{24}$/);
+        expect(after.find((x) => x.id === '5')!._hash).toMatch(/^[0-9a-f]{32}$/);
       } finally {
         await staging.close();
       }
