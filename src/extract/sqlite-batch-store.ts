@@ -273,20 +273,18 @@ export class SqliteBatchStore {
     const tail = mode === 'upsert' ? ` WHERE true ON CONFLICT(_key) DO UPDATE SET ${set}` : '';
     const sql = (n: number) => `INSERT INTO ${t} (${names.join(', ')}) SELECT ${exprs.join(', ')} FROM (VALUES ${Array<string>(n).fill(tuple).join(', ')})${tail}`;
     const per = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor((MAX_PARAMS - once.length) / bound)));
-    const params: unknown[] = [];
-    const push =
-      keyCol >= 0
-        ? (i: number) => {
-            const row = g.rows[i]!;
-            for (let c = 0; c < w; c++) params.push(row[c]);
-            params.push(hashes[i]);
-          }
-        : (i: number) => {
-            const row = g.rows[i]!;
-            for (let c = 0; c < w; c++) params.push(row[c]);
-            params.push(g.keys![i], hashes[i]);
-          };
-    const run = (s: SqliteStatement): boolean => {
+    // Filled in place, statement after statement: the run-wide values first, then `n` rows.
+    const fill = (params: unknown[], from: number, n: number) => {
+      let k = once.length;
+      for (let j = from; j < from + n; j++) {
+        const r = rows[j]!;
+        const row = g.rows[r]!;
+        for (let c = 0; c < w; c++) params[k++] = row[c];
+        if (keyCol < 0) params[k++] = g.keys![r];
+        params[k++] = hashes[r];
+      }
+    };
+    const run = (s: SqliteStatement, params: unknown[]): boolean => {
       try {
         s.run(...params);
         return true;
@@ -299,20 +297,18 @@ export class SqliteBatchStore {
     let i = 0;
     if (rows.length >= per) {
       const multi = this.stmt(sql(per));
+      const params = [...once, ...Array<unknown>(per * bound).fill(null)];
       for (; i + per <= rows.length; i += per) {
-        params.length = 0;
-        params.push(...once);
-        for (let j = i; j < i + per; j++) push(rows[j]!);
-        if (!run(multi)) return i;
+        fill(params, i, per);
+        if (!run(multi, params)) return i;
       }
     }
     if (i < rows.length) {
       const single = this.stmt(sql(1));
+      const params = [...once, ...Array<unknown>(bound).fill(null)];
       for (; i < rows.length; i++) {
-        params.length = 0;
-        params.push(...once);
-        push(rows[i]!);
-        if (!run(single)) return i;
+        fill(params, i, 1);
+        if (!run(single, params)) return i;
       }
     }
     return rows.length;
