@@ -94,6 +94,11 @@ function timed(cmd, args, opts) {
   });
 }
 
+/** Write back dirty pages (coreutils `sync`) so no program pays for the previous one's writes. */
+function settleDisk() {
+  spawnSync('sync');
+}
+
 const mb = (b) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
 try {
@@ -116,8 +121,11 @@ try {
     if (stagingDir) fs.rmSync(stagingDir, { recursive: true, force: true });
     stagingDir = path.join(dir, `ps-${round}`);
     fs.mkdirSync(stagingDir);
-    fs.copyFileSync(file, path.join(stagingDir, 'accounts.csv'));
-    const ours = await timed(process.execPath, [path.join(repo, 'bin', 'partnersync.js'), 'extract', 'csv', '--file', 'accounts.csv', '--stream', 'accounts', '--json'], {
+    // Both programs read the same file, and each starts with nothing left to write back: a copy of
+    // the file (as an earlier version made) left 120 MB of dirty pages for the kernel to flush
+    // while the first program ran, and the previous run's files likewise.
+    settleDisk();
+    const ours = await timed(process.execPath, [path.join(repo, 'bin', 'partnersync.js'), 'extract', 'csv', '--file', file, '--stream', 'accounts', '--json'], {
       cwd: stagingDir,
       env: { ...process.env, CI: '1' },
     });
@@ -127,6 +135,7 @@ try {
     if (!haveSqlite3) continue;
     // Same settings as partnersync's staging (WAL, synchronous=NORMAL) so the comparison is fair.
     const db = path.join(dir, `sqlite3-import-${round}.db`);
+    settleDisk();
     const theirs = await timed('sqlite3', [db, 'PRAGMA journal_mode=WAL;', 'PRAGMA synchronous=NORMAL;', '.mode csv', `.import ${file} accounts`], { cwd: dir });
     fs.rmSync(db, { force: true });
     theirsAll.push(theirs);
@@ -150,6 +159,7 @@ try {
     if (ddl) {
       const floorDb = path.join(dir, 'floor.db');
       const create = ddl.replace(/^CREATE TABLE\s+[`"]?raw_csv__accounts[`"]?/i, 'CREATE TABLE floor');
+      settleDisk();
       const floor = await timed('sqlite3', [floorDb, 'PRAGMA journal_mode=WAL;', 'PRAGMA synchronous=NORMAL;', `ATTACH '${stagingDb}' AS s;`, `${create};`, 'INSERT INTO floor SELECT * FROM s.raw_csv__accounts ORDER BY rowid;'], { cwd: dir });
       console.log(`sqlite3 copy into staging's layout (no parsing; the storage floor): ${floor.seconds.toFixed(2)} s (CPU ${floor.cpu.toFixed(2)} s) = ${(floor.seconds / median(theirsAll.map((o) => o.seconds))).toFixed(2)}× .import`);
     }
