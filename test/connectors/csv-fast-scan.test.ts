@@ -128,6 +128,22 @@ describe('csv reader: the fast path reads as csv-parse does', () => {
     ]);
   });
 
+  it('numbers lines as an editor shows them when quoted fields hold line breaks: CR LF, LF and a lone CR are one line each', async () => {
+    // Lines: 1 header; 2-3 Acme; 4 Beta; 5 Gamma (ragged); 6-8 Delta; 9 Eps (ragged); 10-11 Zeta; 12 Eta (ragged).
+    const file = 'id,name,note\r\n1,Acme,"two\r\nlines"\r\n2,Beta,ok\r\n3,Gamma\r\n4,Delta,"a\r\nb\r\nc"\r\n5,Eps,x,extra\r\n6,Zeta,"lone\rcr"\r\n7,Eta\r\n';
+    for (const highWaterMark of [5, 64, undefined]) {
+      const { fast, slow } = await bothPaths(Buffer.from(file), dialects[0]!, { highWaterMark });
+      for (const events of [fast, slow]) {
+        const where = (id: string) => events.find((e) => (e.kind === 'row' ? e.fields[0] === id : e.raw.startsWith(`${id},`)))!;
+        expect([where('1').line, where('1').endLine]).toEqual([2, 3]);
+        expect(where('2')).toMatchObject({ kind: 'row', line: 4, endLine: 4 });
+        expect([where('4').line, where('4').endLine]).toEqual([6, 8]);
+        expect([where('6').line, where('6').endLine]).toEqual([10, 11]);
+        expect(where('7')).toMatchObject({ line: 12 });
+      }
+    }
+  });
+
   it('csv-parse alone (UTF-16 files, dialects the scanner does not take) reads a file alike whatever the chunk size', async () => {
     // CRLF files: a line ending, a quoted field or a non-ASCII character split between two chunks.
     for (let seed = 200; seed < 206; seed++) {

@@ -44,14 +44,14 @@ const NL = 0x0a;
 const CR = 0x0d;
 
 /**
- * csv-parse's line count of quoted text `s[from, to)`: every `\r` and every `\n`, so a `\r\n` inside
- * quotes counts twice (only a `\r\n` that ends a record counts once). Copied, not corrected: both
- * paths must number a file's lines alike.
+ * Line breaks in quoted text `s[from, to)`: CR LF, LF and a lone CR are one line each, as an editor
+ * shows them. (csv-parse counts a CR LF inside quotes twice; csv-reader.ts corrects its count, so
+ * both paths number a file's lines alike, and rightly.)
  */
 function countLines(s: string, from: number, to: number): number {
   let n = 0;
   for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++;
-  for (let i = s.indexOf('\r', from); i >= 0 && i < to; i = s.indexOf('\r', i + 1)) n++;
+  for (let i = s.indexOf('\r', from); i >= 0 && i < to; i = s.indexOf('\r', i + 1)) if (i + 1 >= to || s.charCodeAt(i + 1) !== NL) n++;
   return n;
 }
 
@@ -159,9 +159,10 @@ export class FastCsvScanner {
           if (nlPos >= 0 && nlPos <= i) nlPos = s.indexOf('\n', i + 1);
           if (crPos >= 0 && crPos <= i) crPos = s.indexOf('\r', i + 1);
           if ((nlPos >= 0 && nlPos < close) || (crPos >= 0 && crPos < close)) {
-            lines += countLines(s, i + 1, close);
-            // The reader's first-line rule counts `\n` only (a lone `\r` in a field is rare).
-            for (let k = value.indexOf('\n'); k >= 0; k = value.indexOf('\n', k + 1)) inner++;
+            // The record's first line is its last minus the breaks inside its fields.
+            const breaks = countLines(s, i + 1, close);
+            lines += breaks;
+            inner += breaks;
           }
           fields.push(value);
           i = close + 1;

@@ -275,6 +275,11 @@ async function* parseSlow(opts: CsvReadOptions, at: Position, ending: LineEnding
   // Offsets/lines of the last good record of this parser, relative to where it started.
   let lastBytes = 0;
   let lastLines = 0;
+  // csv-parse's own count at that record. It counts a CR LF inside a quoted field as two lines (each
+  // of CR and LF ends one there; only a record delimiter is taken whole), so its count runs ahead of
+  // the file's lines by the CR LF pairs inside fields so far: `drift`.
+  let lastCounted = 0;
+  let drift = 0;
   // Bytes given to this parser, and the offset after the last chunk that had a byte ≥ 0x80: a
   // record starting at or after it is pure ASCII and needs no decoding (most files, most rows).
   let parsed = 0;
@@ -285,18 +290,21 @@ async function* parseSlow(opts: CsvReadOptions, at: Position, ending: LineEnding
     const out: CsvEvent[] = new Array(upto);
     for (let i = 0; i < upto; i++) {
       const fields = recs[i]!;
-      const endLine = line + lineCounts[i]!;
       // A record that ended one line after the previous one has no line breaks inside its fields.
+      // Otherwise its line breaks (CR LF, LF or a lone CR, each one line) say on which line it began.
       let inner = 0;
-      if (lineCounts[i]! - lastLines > 1) {
+      if (lineCounts[i]! - lastCounted > 1) {
         for (let f = 0; f < fields.length; f++) {
-          const s = fields[f]!;
-          if (s.includes('\n')) inner += s.split('\n').length - 1;
+          const breaks = lineBreaks(fields[f]!);
+          inner += breaks.lines;
+          drift += breaks.crlf;
         }
       }
+      const endLine = line + lineCounts[i]! - drift;
       const ascii = lastBytes >= asciiFrom;
       lastBytes = ends[i]!;
-      lastLines = lineCounts[i]!;
+      lastCounted = lineCounts[i]!;
+      lastLines = lastCounted - drift;
       out[i] = recordEvent(fields, endLine - inner, offset + lastBytes, endLine, ascii ? undefined : decode, opts.delimiter);
     }
     recs.length = 0;
@@ -337,6 +345,18 @@ async function* parseSlow(opts: CsvReadOptions, at: Position, ending: LineEnding
     : (REASONS[failure.code] ?? failure.message);
   yield [{ kind: 'bad', line: badLine, end: scan.next, endLine: badLine, code, reason, raw: scan.raw }];
   return { kind: 'rejected', at: { offset: scan.next, line: badLine } };
+}
+
+/** Line breaks inside a field: CR LF, LF and a lone CR are one each; `crlf` counts the CR LF pairs. */
+function lineBreaks(s: string): { lines: number; crlf: number } {
+  let lines = 0;
+  let crlf = 0;
+  for (let i = s.indexOf('\r'); i >= 0; i = s.indexOf('\r', i + 1)) {
+    lines++;
+    if (s.charCodeAt(i + 1) === 10) crlf++;
+  }
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) lines++;
+  return { lines: lines - crlf, crlf };
 }
 
 /** The record delimiter a parser uses (its own discovery or the option); undefined for one the fast path cannot take. */
