@@ -13,7 +13,11 @@ afterEach(async () => {
   emu = undefined;
 });
 
-async function setup(opts: { limit?: number; windowMs?: number; maxRetries?: number; attrs?: boolean } = {}) {
+/**
+ * `paceShare`: the client paces itself at this share of the emulator's limit (default 1: exactly the
+ * limit, as a user configures it).
+ */
+async function setup(opts: { limit?: number; windowMs?: number; maxRetries?: number; attrs?: boolean; paceShare?: number } = {}) {
   emu = await start({
     seedData: {
       dataAttributes:
@@ -27,7 +31,7 @@ async function setup(opts: { limit?: number; windowMs?: number; maxRetries?: num
     },
     rateLimit: { limit: opts.limit ?? 1000, windowMs: opts.windowMs ?? 1000 },
   });
-  const api = new IntercomApi({ accessToken: DEFAULT_INTERCOM_TOKEN, baseUrl: emu.url, requestsPerTenSeconds: ((opts.limit ?? 1000) * 10_000) / (opts.windowMs ?? 1000), maxRetries: opts.maxRetries ?? 4, baseDelayMs: 5 });
+  const api = new IntercomApi({ accessToken: DEFAULT_INTERCOM_TOKEN, baseUrl: emu.url, requestsPerTenSeconds: (((opts.limit ?? 1000) * 10_000) / (opts.windowMs ?? 1000)) * (opts.paceShare ?? 1), maxRetries: opts.maxRetries ?? 4, baseDelayMs: 5 });
   return { emu, api, dest: new IntercomDestination(api, { concurrency: 4 }) };
 }
 
@@ -146,14 +150,18 @@ describe('Intercom destination', () => {
   });
 
   it('paces requests within the rate limit: no 429 from the emulator with concurrency 4', async () => {
-    const { emu, dest, api } = await setup({ limit: 10, windowMs: 500 });
+    // A 500 ms window instead of Intercom's 10 s, so paced at 80% of it: at the full rate (51 ms apart)
+    // a request delayed by 10 ms on a loaded machine lets an 11th into a window, where Intercom's 10 s
+    // windows leave the client's 2% margin 200 ms of slack. Unpaced, 4 workers would send 21 requests at
+    // once and get 429s.
+    const { emu, dest, api } = await setup({ limit: 10, windowMs: 500, paceShare: 0.8 });
     const t0 = Date.now();
     const results = await dest.write(contacts(20));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(emu.requests.filter((r) => r.status === 429)).toHaveLength(0);
     expect(api.stats.throttled).toBe(0);
-    // 21 calls at 10 per 500 ms take at least two full windows.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    // 21 calls at 8 per 500 ms take more than two full windows.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   });
 
   it('retries injected 429/5xx/resets inside the batch and lands every record exactly once', async () => {
