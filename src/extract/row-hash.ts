@@ -81,6 +81,18 @@ const C2 = 0xab0e9789 | 0;
 const C3 = 0x38b34ae5;
 const C4 = 0xa1e38b93 | 0;
 
+/** One word of a lane, mixed as MurmurHash3 does before it enters the lane's state. */
+function scramble(k: number, a: number, r: number, b: number): number {
+  k = Math.imul(k, a);
+  return Math.imul((k << r) | (k >>> (32 - r)), b);
+}
+
+/** A lane's state after taking a word: rotate, add the next lane, multiply by 5, add the constant. */
+function step(h: number, r: number, next: number, c: number): number {
+  h = ((h << r) | (h >>> (32 - r))) + next;
+  return (Math.imul(h, 5) + c) | 0;
+}
+
 function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b | 0);
@@ -110,34 +122,10 @@ function murmur(values: readonly (string | null | undefined)[], order: readonly 
       words++;
       if (n === 4) {
         n = 0;
-        let k1 = block[0]!;
-        let k2 = block[1]!;
-        let k3 = block[2]!;
-        let k4 = block[3]!;
-        k1 = Math.imul(k1, C1);
-        k1 = (k1 << 15) | (k1 >>> 17);
-        h1 ^= Math.imul(k1, C2);
-        h1 = (h1 << 19) | (h1 >>> 13);
-        h1 = (h1 + h2) | 0;
-        h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0;
-        k2 = Math.imul(k2, C2);
-        k2 = (k2 << 16) | (k2 >>> 16);
-        h2 ^= Math.imul(k2, C3);
-        h2 = (h2 << 17) | (h2 >>> 15);
-        h2 = (h2 + h3) | 0;
-        h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0;
-        k3 = Math.imul(k3, C3);
-        k3 = (k3 << 17) | (k3 >>> 15);
-        h3 ^= Math.imul(k3, C4);
-        h3 = (h3 << 15) | (h3 >>> 17);
-        h3 = (h3 + h4) | 0;
-        h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0;
-        k4 = Math.imul(k4, C4);
-        k4 = (k4 << 18) | (k4 >>> 14);
-        h4 ^= Math.imul(k4, C1);
-        h4 = (h4 << 13) | (h4 >>> 19);
-        h4 = (h4 + h1) | 0;
-        h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0;
+        h1 = step(h1 ^ scramble(block[0]!, C1, 15, C2), 19, h2, 0x561ccd1b);
+        h2 = step(h2 ^ scramble(block[1]!, C2, 16, C3), 17, h3, 0x0bcaa747);
+        h3 = step(h3 ^ scramble(block[2]!, C3, 17, C4), 15, h4, 0x96cd1c35 | 0);
+        h4 = step(h4 ^ scramble(block[3]!, C4, 18, C1), 13, h1, 0x32ac3b17);
       }
       if (j >= len) break;
       w = j + 1 < len ? v!.charCodeAt(j) | (v!.charCodeAt(j + 1) << 16) : v!.charCodeAt(j);
@@ -145,21 +133,9 @@ function murmur(values: readonly (string | null | undefined)[], order: readonly 
     }
   }
   // The last, partial block (up to three words), as the reference's tail.
-  if (n > 2) {
-    let k3 = Math.imul(block[2]!, C3);
-    k3 = (k3 << 17) | (k3 >>> 15);
-    h3 ^= Math.imul(k3, C4);
-  }
-  if (n > 1) {
-    let k2 = Math.imul(block[1]!, C2);
-    k2 = (k2 << 16) | (k2 >>> 16);
-    h2 ^= Math.imul(k2, C3);
-  }
-  if (n > 0) {
-    let k1 = Math.imul(block[0]!, C1);
-    k1 = (k1 << 15) | (k1 >>> 17);
-    h1 ^= Math.imul(k1, C2);
-  }
+  if (n > 2) h3 ^= scramble(block[2]!, C3, 17, C4);
+  if (n > 1) h2 ^= scramble(block[1]!, C2, 16, C3);
+  if (n > 0) h1 ^= scramble(block[0]!, C1, 15, C2);
   const bytes = words * 4;
   h1 ^= bytes;
   h2 ^= bytes;
