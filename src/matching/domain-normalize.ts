@@ -12,6 +12,7 @@
  */
 import { domainToASCII } from 'node:url';
 import { parse } from 'tldts';
+import { publicSuffixOf } from './public-suffix.js';
 
 export interface NormalizedHost {
   /** The ASCII (punycode) host without `www.`, port or trailing dot. */
@@ -125,6 +126,10 @@ export function normalizeHost(input: string | null | undefined, known?: KnownDom
  * trailing dot): the public-suffix lookup. A `KnownDomains` may call it to remember answers per host.
  */
 export function registrableHost(host: string): NormalizedHost | null {
+  const fast = publicSuffixOf(host);
+  if (fast !== undefined) {
+    return { host, domain: fast.domain, label: labelOf(fast.domain, fast.suffix), sharedHost: fast.isPrivate, suffix: fast.suffix };
+  }
   const p = parse(host, PARSE_PRIVATE);
   if (p.isIp) return null;
   let domain = p.domain;
