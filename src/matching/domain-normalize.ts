@@ -103,15 +103,22 @@ export function extractHost(input: string): string {
  */
 export function normalizeHost(input: string | null | undefined, known?: KnownDomains): NormalizedHost | null {
   if (!input) return null;
-  let host = extractHost(input).toLowerCase();
-  if (host.endsWith('.')) host = host.replace(/\.+$/, '');
+  const plain = plainHost(input);
+  return hostAnswer(plain !== undefined ? plain : cleanHost(input), known);
+}
+
+/**
+ * `normalizeHost` of a value that is one plain URL or host (see `plainHost`): the usual field, which needs
+ * no list split. Undefined for any other value (then split it with `splitList`).
+ */
+export function normalizePlainHost(value: string, known?: KnownDomains): NormalizedHost | null | undefined {
+  const plain = plainHost(value);
+  return plain === undefined ? undefined : hostAnswer(plain, known);
+}
+
+/** `normalizeHost` for a host `cleanHost` (or `plainHost`) returned. */
+function hostAnswer(host: string, known: KnownDomains | undefined): NormalizedHost | null {
   if (host === '') return null;
-  if (!ASCII_HOST.test(host)) {
-    // IDN (and full-width dots, uppercase in other scripts): WHATWG's IDNA mapping gives the one punycode form.
-    host = domainToASCII(host);
-    if (host === '') return null;
-  }
-  if (host.startsWith('www')) host = host.replace(WWW, '');
   // A host that IS a registrable domain already computed (an account's) needs no public-suffix lookup:
   // the matcher's hot path, where most signals carry exactly an account's domain.
   if (known) {
@@ -119,6 +126,91 @@ export function normalizeHost(input: string | null | undefined, known?: KnownDom
     if (k !== undefined) return k;
   }
   return registrableHost(host);
+}
+
+/**
+ * The host `normalizeHost` looks up, by the general route: the steps one by one, each a string
+ * operation (trim, scheme, path, credentials, port, case, trailing dots, IDN, `www`). '' when none.
+ */
+export function cleanHost(input: string): string {
+  let host = extractHost(input).toLowerCase();
+  if (host.endsWith('.')) host = host.replace(/\.+$/, '');
+  if (host === '') return '';
+  if (!ASCII_HOST.test(host)) {
+    // IDN (and full-width dots, uppercase in other scripts): WHATWG's IDNA mapping gives the one punycode form.
+    host = domainToASCII(host);
+    if (host === '') return '';
+  }
+  if (host.startsWith('www')) host = host.replace(WWW, '');
+  return host;
+}
+
+/**
+ * `cleanHost` in one pass over the characters, for the usual value: one URL or host with an ASCII host
+ * (`https://www.Acme.com:8443/en?x=1`, `acme.co.uk`), no list separator, whitespace or `@` anywhere.
+ * Returns undefined for anything else, which then takes the general route (and `splitList`, for a field
+ * that may hold several). A million accounts and signals each pass here; the general route makes a
+ * new string per step. A test checks that both routes agree wherever this one answers.
+ */
+export function plainHost(value: string): string | undefined {
+  const n = value.length;
+  let i = 0;
+  // `scheme://`, as SCHEME matches it.
+  if (n > 0 && isLetter(value.charCodeAt(0))) {
+    let j = 1;
+    while (j < n && isSchemeChar(value.charCodeAt(j))) j++;
+    if (j + 2 < n && value.charCodeAt(j) === 58 && value.charCodeAt(j + 1) === 47 && value.charCodeAt(j + 2) === 47) i = j + 3;
+  }
+  if (i + 1 < n && value.charCodeAt(i) === 47 && value.charCodeAt(i + 1) === 47) i += 2;
+  const start = i;
+  let upper = false;
+  for (; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 45) continue;
+    if (c >= 65 && c <= 90) upper = true;
+    else break;
+  }
+  let end = i;
+  if (i < n && value.charCodeAt(i) === 58) {
+    // A port: digits only, up to where the host ends.
+    for (i++; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+    }
+  }
+  if (i < n) {
+    const c = value.charCodeAt(i);
+    // The host ends at a path, query, fragment or backslash; any other character needs the general route.
+    if (c !== 47 && c !== 63 && c !== 35 && c !== 92) return undefined;
+    // A separator after it makes the field a list; an `@` may make it an e-mail address.
+    for (; i < n; i++) {
+      const d = value.charCodeAt(i);
+      if (d === 59 || d === 44 || d === 124 || d === 64 || isSpace(d)) return undefined;
+    }
+  }
+  while (end > start && value.charCodeAt(end - 1) === 46) end--;
+  let from = start;
+  // `www.`, `www2.` … `www999.` (WWW)
+  if (end - from > 3 && isW(value.charCodeAt(from)) && isW(value.charCodeAt(from + 1)) && isW(value.charCodeAt(from + 2))) {
+    let k = from + 3;
+    while (k < end && k < from + 6 && value.charCodeAt(k) >= 48 && value.charCodeAt(k) <= 57) k++;
+    if (k < end && value.charCodeAt(k) === 46) from = k + 1;
+  }
+  const host = from === 0 && end === n ? value : value.slice(from, end);
+  return upper ? host.toLowerCase() : host;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+/** `[a-z0-9+.-]`, either case. */
+function isSchemeChar(c: number): boolean {
+  return isLetter(c) || (c >= 48 && c <= 57) || c === 43 || c === 46 || c === 45;
+}
+
+function isW(c: number): boolean {
+  return c === 119 || c === 87;
 }
 
 /**
@@ -165,6 +257,9 @@ export function splitList(value: string | null | undefined): string[] {
 
 /** The registrable domains of every host in a website-like field (deduplicated, in order). */
 export function websiteDomains(value: string | null | undefined, known?: KnownDomains): NormalizedHost[] {
+  if (!value) return [];
+  const one = normalizePlainHost(value, known);
+  if (one !== undefined) return one ? [one] : [];
   const parts = splitList(value);
   if (parts.length === 1) {
     const h = normalizeHost(parts[0], known);
@@ -184,6 +279,9 @@ export function websiteDomains(value: string | null | undefined, known?: KnownDo
 
 /** The first registrable domain in a website-like field (`websiteDomains(value)[0]` without the rest). */
 export function firstWebsiteDomain(value: string | null | undefined): NormalizedHost | null {
+  if (!value) return null;
+  const one = normalizePlainHost(value);
+  if (one !== undefined) return one;
   for (const part of splitList(value)) {
     const h = normalizeHost(part);
     if (h) return h;

@@ -15,7 +15,7 @@
 import { buildAccountIndex, coreKeyAccounts, fuzzyBlockKeys, hasNameKey, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
-import { SERVICE_LABELS, normalizeHost, registrableHost, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
+import { SERVICE_LABELS, normalizeHost, normalizePlainHost, registrableHost, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
 import { freeMailChecker, looksLikeEmail, parseEmails, type FreeMailChecker } from './email-domain.js';
 import { jaroWinklerChars } from './fuzzy.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
@@ -160,15 +160,19 @@ function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
   let site: NormalizedHost[] = [];
   let emails: string[] = [];
   const known = ctx.known;
-  for (const part of splitList(s.website)) {
-    // An address pasted into the website field is e-mail evidence (free-mail rules apply), not a site.
-    if (part.includes('@') && looksLikeEmail(part)) emails = appended(emails, part);
-    else {
-      // `part` came out of splitList, so it holds one host: `websiteDomains(part)` would split it again.
-      const h = normalizeHost(part, known);
-      if (h) site = appended(site, h);
+  // One plain URL or host (the usual field, never an address: it has no `@`), or else a list.
+  const one = s.website ? normalizePlainHost(s.website, known) : null;
+  if (one) site = [one];
+  else if (one === undefined)
+    for (const part of splitList(s.website)) {
+      // An address pasted into the website field is e-mail evidence (free-mail rules apply), not a site.
+      if (part.includes('@') && looksLikeEmail(part)) emails = appended(emails, part);
+      else {
+        // `part` came out of splitList, so it holds one host: `websiteDomains(part)` would split it again.
+        const h = normalizeHost(part, known);
+        if (h) site = appended(site, h);
+      }
     }
-  }
   let workEmail: string[] = [];
   let freeEmail: string[] = [];
   let parsed = parseEmails(s.email, known);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeHost, websiteDomains } from '../../src/matching/domain-normalize.js';
+import { cleanHost, normalizeHost, plainHost, splitList, websiteDomains } from '../../src/matching/domain-normalize.js';
 import { freeMailChecker, looksLikeEmail, parseEmails } from '../../src/matching/email-domain.js';
 import { normalizeCompanyName, foldUnicode } from '../../src/matching/name-normalize.js';
 import { normalizeCountry } from '../../src/matching/country.js';
@@ -149,5 +149,53 @@ describe('jaroWinkler', () => {
     expect(jaroWinkler('acme', 'zenith')).toBeLessThan(0.5);
     expect(jaroWinkler('dixon', 'dicksonx')).toBeCloseTo(jaroWinkler('dicksonx', 'dixon'), 10);
     expect(jaroWinkler('', '')).toBe(0);
+  });
+});
+
+describe('plainHost (the one-pass route of normalizeHost)', () => {
+  const schemes = ['', 'http://', 'HTTPS://', 'ftp://', 'a.b://', '//', 'https:////', 'mailto:', '1http://', 'https:/'];
+  const hosts = [
+    'acme.com', 'WWW.Acme.CO.UK', 'www2.x.io', 'www1234.x.com', 'www.', 'www..', 'www', '.', '..acme.com', 'acme.com.',
+    'acme.com..', 'a..b.com', '-x-.com', 'münchen.de', 'x_y.com', '[::1]', '10.0.0.1', '', 'user:pw@acme.com', 'WWW2.ACME.COM',
+  ];
+  const ports = ['', ':', ':80', ':8x', ':80:90'];
+  const tails = ['', '/', '/en-us', '?q=1', '#top', '\\x', '/p?email=x@gmail.com', '/a,b', ' ', ';b.com', '|c.com', '/x y', ',', '\t'];
+
+  it('answers exactly as the general route wherever it answers, and only for one-host values without @', () => {
+    const values: string[] = [];
+    for (const a of schemes) for (const h of hosts) for (const p of ports) for (const t of tails) values.push(a + h + p + t);
+    // Character soup around the same alphabet, for what the lists above do not think of.
+    const alphabet = 'aW0.-/:?#\\@ ;,|wé_[]hts'.split('');
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % alphabet.length;
+    for (let k = 0; k < 20000; k++) {
+      let v = '';
+      for (let len = k % 19; len > 0; len--) v += alphabet[next()];
+      values.push(v);
+    }
+    let answered = 0;
+    for (const v of values) {
+      const fast = plainHost(v);
+      if (fast === undefined) continue;
+      answered++;
+      expect({ v, host: fast }).toEqual({ v, host: cleanHost(v) });
+      expect(splitList(v)).toEqual(v === '' ? [] : [v]);
+      expect(v.includes('@')).toBe(false);
+    }
+    // Thousands of them took this route: the comparison is not vacuous.
+    expect(answered).toBeGreaterThan(5000);
+  });
+
+  it.each([
+    ['https://www.Acme.com:8443/en?x=1', 'acme.com'],
+    ['WWW2.ACME.CO.UK.', 'acme.co.uk'],
+    ['//cdn.acme.com/x.js', 'cdn.acme.com'],
+    ['acme.com', 'acme.com'],
+  ])('%s → %s', (value, host) => {
+    expect(plainHost(value)).toBe(host);
+  });
+
+  it.each(['acme.com, b.com', ' acme.com', 'user@acme.com', 'münchen.de', 'https://[::1]/', 'acme.com/x y'])('leaves %s to the general route', (value) => {
+    expect(plainHost(value)).toBeUndefined();
   });
 });
