@@ -79,9 +79,10 @@ export interface Postings {
  */
 export class TaggedPostings {
   private readonly table: PostingTable;
-  constructor(expectedKeys?: number, arena?: TypedArena) {
+  /** `chars`: the characters of all keys added (see `PostingTable`; an estimate, the table grows past it). */
+  constructor(expectedKeys?: number, arena?: TypedArena, chars?: number) {
     // Filled while the index is built and read only after: the adds are placed in bulk (see PostingTable).
-    this.table = new PostingTable(expectedKeys, { bulk: true, arena });
+    this.table = new PostingTable(expectedKeys, { bulk: true, arena, chars });
   }
   /** Adds the account under the key with one tag; returns where the key's characters are (see `keyText`). */
   add(key: string, idx: number, tag: number): number {
@@ -228,12 +229,18 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   const n = records.length;
   // About one website and one name entry per account, and a few more (extra domains, aliases, labels).
   const postingKeys = n + (n >> 2);
+  const chars = sampleKeyChars(records);
   // Every large array of the index from one buffer (see TypedArena for why).
   const arena = new TypedArena(
-    2 * PostingTable.bytesFor(postingKeys) + PostingTable.bytesFor(n) + 5 * TypedArena.rounded(4 * n) + TypedArena.rounded(8 * n) + TypedArena.rounded(n),
+    PostingTable.bytesFor(postingKeys, chars.domain) +
+      PostingTable.bytesFor(postingKeys, chars.name) +
+      PostingTable.bytesFor(n, chars.id) +
+      5 * TypedArena.rounded(4 * n) +
+      TypedArena.rounded(8 * n) +
+      TypedArena.rounded(n),
   );
-  const domainPostings = new TaggedPostings(postingKeys, arena);
-  const namePostings = new TaggedPostings(postingKeys, arena);
+  const domainPostings = new TaggedPostings(postingKeys, arena, chars.domain);
+  const namePostings = new TaggedPostings(postingKeys, arena, chars.name);
   // Per-account lists at their final size, filled by position: grown by push(), a list of a million
   // goes through copies of twice its size in total, garbage in the old generation that a mark-compact
   // (over the caller's records too) has to clear. Cut to `size` at the end (blank or repeated ids).
@@ -250,7 +257,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     siteDomainLength: arena.int32(n),
     nameKeySpan: arena.int32(2 * n).fill(-1),
     // Filled in bulk, ahead of the accounts (see below).
-    byId: new PostingTable(n, { bulk: true, arena }),
+    byId: new PostingTable(n, { bulk: true, arena, chars: chars.id }),
     domainPostings,
     namePostings,
     websiteDomain: domainPostings.view(WEBSITE),
@@ -347,6 +354,39 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   for (const list of [index.fuzzyStarts, index.fuzzyLengths, index.fuzzyOwners]) list.length = fuzzy.count;
   resolveHierarchy(index, parentIds);
   return index;
+}
+
+/**
+ * How many key characters each table of the index will hold, from an even sample of 1024 accounts, with
+ * a margin. Sized right, the key arrays never grow: a grown array is a copy, its arena part is lost, and
+ * the new one is allocated outside the arena, which V8 answers with a full collection (over the caller's
+ * records too) at a million accounts. Extra domains and contacts count at their raw length (an upper
+ * bound); a wrong guess only costs a growth.
+ */
+function sampleKeyChars(records: readonly AccountRecord[]): { domain: number; name: number; id: number } {
+  const n = records.length;
+  const step = Math.max(1, Math.floor(n / 1024));
+  let domain = 0;
+  let name = 0;
+  let id = 0;
+  let sampled = 0;
+  for (let row = 0; row < n; row += step, sampled++) {
+    const r = records[row]!;
+    const site = firstWebsiteDomain(r.website);
+    let extra = 0;
+    for (const d of r.domains ?? []) extra += d.length;
+    for (const c of r.contactEmails ?? []) extra += c.length;
+    domain += (site?.domain.length ?? 0) + extra;
+    // As `buildAccountIndex` adds them: the name key, the core key and the website's label where they
+    // differ from it, initialisms, the extra domains' labels, and aliases (key and core).
+    const nn = normalizeCompanyName(r.name);
+    name += nn.key.length + (nn.core !== nn.key ? nn.core.length : 0) + (site && site.label !== nn.key ? site.label.length : 0) + extra;
+    for (const a of nn.acronyms) name += a.length;
+    for (const a of r.aliases ?? []) name += 2 * a.length;
+    id += String(r.accountId ?? '').length;
+  }
+  const perRow = (total: number): number => Math.ceil(((total / Math.max(1, sampled)) * 1.1 + 1) * n) + 64;
+  return { domain: perRow(domain), name: perRow(name), id: perRow(id) };
 }
 
 /** `fuzzy.count`: the fuzzy keys so far (the fuzzy lists are presized, so their length is not it). */

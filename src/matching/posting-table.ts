@@ -44,19 +44,19 @@ export class PostingTable {
    * `arena`: where the slot and character arrays come from (see `TypedArena`; `PostingTable.bytesFor`
    * says how much they take). Arrays replaced when the table grows are allocated on their own.
    */
-  constructor(expectedKeys = 16, opts: { bulk?: boolean; arena?: TypedArena } = {}) {
+  constructor(expectedKeys = 16, opts: { bulk?: boolean; arena?: TypedArena; chars?: number } = {}) {
     const capacity = capacityFor(expectedKeys);
     const arena = opts.arena ?? HEAP;
     this.slots = arena.int32(capacity * 4);
     this.mask = capacity - 1;
-    this.keyChars = arena.uint16(initialChars(expectedKeys));
+    this.keyChars = arena.uint16(opts.chars ?? initialChars(expectedKeys));
     // Not from the arena: dropped once placed, so its memory can go back while the index lives on.
     this.pending = opts.bulk ? new Int32Array(Math.max(16, expectedKeys) * 4) : null;
   }
 
   /** Bytes the constructor takes from an arena for `expectedKeys`. */
-  static bytesFor(expectedKeys = 16): number {
-    return capacityFor(expectedKeys) * 4 * 4 + TypedArena.rounded(initialChars(expectedKeys) * 2);
+  static bytesFor(expectedKeys = 16, chars = initialChars(expectedKeys)): number {
+    return capacityFor(expectedKeys) * 4 * 4 + TypedArena.rounded(chars * 2);
   }
 
   /** Number of distinct keys. */

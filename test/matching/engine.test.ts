@@ -207,6 +207,22 @@ describe('createMatcher', () => {
     expect(() => createMatcher(accounts, { fuzzy: { autoThreshold: 2 } } as never)).toThrow();
     expect(MatchPolicy.parse({}).rules[0]).toBe('duns');
   });
+
+  it('finds every account when the accounts it sizes its key arrays from are far shorter than the rest', () => {
+    // The index sizes its key arrays from an even sample of 1024 accounts (every 3rd of 3072 here): the
+    // others have 40-times longer domains and names, so the arrays must grow, keeping every key.
+    const many: AccountRecord[] = [];
+    for (let i = 0; i < 3072; i++) {
+      const word = i % 3 === 0 ? `s${i}` : `${'long'.repeat(40)}${i}`;
+      many.push({ accountId: `A${i}`, name: `${word} Inc`, website: `https://www.${word}.com/` });
+    }
+    const m = createMatcher(many, {});
+    for (let i = 0; i < 3072; i += 7) {
+      const word = i % 3 === 0 ? `s${i}` : `${'long'.repeat(40)}${i}`;
+      expect(m.match({ signalId: `W${i}`, website: `${word}.com` })).toMatchObject({ status: 'matched', accountId: `A${i}` });
+      expect(m.match({ signalId: `N${i}`, companyName: word.toUpperCase() })).toMatchObject({ status: 'matched', accountId: `A${i}`, rule: 'name-exact' });
+    }
+  });
 });
 
 describe('a long-lived matcher answers like a fresh one', () => {
