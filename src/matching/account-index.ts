@@ -18,6 +18,7 @@ import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type Norm
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
+import { FuzzyBlocks } from './fuzzy-blocks.js';
 import { PostingTable, TypedArena } from './posting-table.js';
 import type { AccountRecord } from './types.js';
 
@@ -202,8 +203,8 @@ export interface AccountIndex {
   fuzzyStarts: number[];
   fuzzyLengths: number[];
   fuzzyOwners: number[];
-  /** Blocking key → positions in fuzzyKeys. */
-  fuzzyBlocks: PostingTable;
+  /** The fuzzy keys by their first and last three characters (built on the first lookup). */
+  fuzzyBlocks: FuzzyBlocks;
   /** Parent-link cycles found, each as the account ids on the cycle. */
   cycles: string[][];
   /** Accounts whose parent id names no account (treated as top-level). */
@@ -217,12 +218,6 @@ export interface AccountIndex {
 export interface BuildIndexOptions {
   /** Free-mail/disposable check for contacts' e-mail domains. */
   isFreeMail: (domain: string) => boolean;
-}
-
-/** Blocking keys of a name key for fuzzy search: its first and its last three characters. */
-export function fuzzyBlockKeys(key: string): string[] {
-  if (key.length < 3) return [];
-  return ['^' + key.slice(0, 3), '$' + key.slice(-3)];
 }
 
 export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
@@ -241,6 +236,10 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
   );
   const domainPostings = new TaggedPostings(postingKeys, arena, chars.domain);
   const namePostings = new TaggedPostings(postingKeys, arena, chars.name);
+  // One name key per account, plus aliases (appended past `n`); `fuzzy.count` of them so far.
+  const fuzzy = { count: 0 };
+  const fuzzyStarts = new Array<number>(n);
+  const fuzzyLengths = new Array<number>(n);
   // Per-account lists at their final size, filled by position: grown by push(), a list of a million
   // goes through copies of twice its size in total, garbage in the old generation that a mark-compact
   // (over the caller's records too) has to clear. Cut to `size` at the end (blank or repeated ids).
@@ -270,19 +269,16 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     domainLabel: namePostings.view(LABEL),
     duns: new PostingMap(),
     members: new Map(),
-    // One name key per account, plus aliases (appended past `n`).
-    fuzzyStarts: new Array<number>(n),
-    fuzzyLengths: new Array<number>(n),
+    fuzzyStarts,
+    fuzzyLengths,
     fuzzyOwners: new Array<number>(n),
-    // Blocking keys are three characters: a few thousand of them, however many accounts.
-    fuzzyBlocks: new PostingTable(),
+    fuzzyBlocks: new FuzzyBlocks(() => namePostings.chars, fuzzyStarts, fuzzyLengths, () => fuzzy.count),
     cycles: [],
     danglingParents: [],
     duplicateIds: [],
     sharedHostDomains: new Map(),
   };
   const parentIds = new Array<string | null>(n);
-  const fuzzy = { count: 0 };
   // Account ids first, all of them, placed in bulk: a million one-by-one inserts into a table larger
   // than any cache cost a cache miss each. Stored by row; rows whose id an earlier row has are
   // repeats (the first row wins). `ids` holds the rows' ids until the loop below overwrites it with the
@@ -406,11 +402,6 @@ function addName(index: AccountIndex, fuzzy: { count: number }, nn: NormalizedNa
   if (!isAlias) {
     index.nameKeySpan[2 * idx] = start;
     index.nameKeySpan[2 * idx + 1] = key.length;
-  }
-  // Inline `fuzzyBlockKeys` (no array per name).
-  if (key.length >= 3) {
-    index.fuzzyBlocks.add('^' + key.slice(0, 3), f);
-    index.fuzzyBlocks.add('$' + key.slice(-3), f);
   }
 }
 

@@ -12,11 +12,12 @@
  *   for (const s of signals) write(matcher.match(s));   // streaming: nothing retained per signal
  *   matchSignals(accounts, signals);                     // or all at once
  */
-import { buildAccountIndex, coreKeyAccounts, fuzzyBlockKeys, hasNameKey, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
+import { buildAccountIndex, coreKeyAccounts, hasNameKey, hierarchyMembers, knownHost, type AccountIndex } from './account-index.js';
 import { normalizeDuns } from './account-index.js';
 import { normalizeCountry } from './country.js';
 import { SERVICE_LABELS, normalizeHost, normalizePlainHost, registrableHost, splitList, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
 import { freeMailChecker, looksLikeEmail, parseEmails, type FreeMailChecker } from './email-domain.js';
+import { FIRST, LAST } from './fuzzy-blocks.js';
 import { jaroWinklerChars } from './fuzzy.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
 import {
@@ -285,8 +286,8 @@ function fuzzyHits(ctx: Ctx, name: NormalizedName): Hit[] {
   if (key.length < policy.fuzzy.minLength) return [];
   const best = new Map<number, number>();
   const seen = new Set<number>();
-  for (const b of fuzzyBlockKeys(key)) {
-    const block = index.fuzzyBlocks.values(b);
+  for (const side of [FIRST, LAST] as const) {
+    const block = index.fuzzyBlocks.members(key, side);
     if (block.length > policy.fuzzy.maxBlockSize) continue;
     for (const f of block) {
       if (seen.has(f)) continue;
