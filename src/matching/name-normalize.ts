@@ -83,92 +83,127 @@ const GENERIC_WORDS = new Set([
 /** Small words skipped in the second acronym form (`Bank of America` → `boa` and `ba`). */
 const SMALL_WORDS = new Set(['of', 'and', 'for', 'the', 'from', 'de', 'der', 'des', 'du', 'la', 'le', 'et', 'und', 'y']);
 
-const MAX_SUFFIX_LEN = Math.max(...LEGAL_SUFFIXES.map((s) => s.length));
-const SUFFIX_SET = new Set(LEGAL_SUFFIXES.map((s) => s.join(' ')));
-const SUFFIX_LAST = new Set(LEGAL_SUFFIXES.map((s) => s[s.length - 1]!));
+/** Legal forms by their last token, longest first: a name's tail is compared token by token, no strings built. */
+const SUFFIXES_BY_LAST = new Map<string, string[][]>();
+for (const form of [...LEGAL_SUFFIXES].sort((a, b) => b.length - a.length)) {
+  const last = form[form.length - 1]!;
+  const list = SUFFIXES_BY_LAST.get(last);
+  if (list) list.push(form);
+  else SUFFIXES_BY_LAST.set(last, [form]);
+}
 
-/** Splits a folded name into tokens; consecutive single characters merge (`i b m` → `ibm`). */
-function tokenize(folded: string): string[] {
+/**
+ * Tokens of a name, written into `out` from position 0; returns how many. Consecutive single characters
+ * merge (`i b m` → `ibm`); `and` is dropped (`&` and `+` are read as `and`).
+ */
+function tokenize(folded: string, out: string[]): number {
   // Each replacement runs only when its characters can be there: most names are short plain ASCII.
   let s = folded;
   // `Ask.com`, `JD.com`: a web suffix glued to the name is not part of it.
   if (s.includes('.')) s = s.replace(/(?<=[\p{L}\p{N}])\.(com|net|org|io|co|biz|info)(?![\p{L}\p{N}])/gu, ' ');
-  const ascii = PRINTABLE_ASCII.test(s);
-  if (!ascii) s = s.replace(CJK_LEGAL, ' ');
-  if (!ascii || s.includes("'") || s.includes('`')) s = s.replace(/['’`´]/g, '');
+  if (PRINTABLE_ASCII.test(s)) return asciiTokens(s, out);
+  s = s.replace(CJK_LEGAL, ' ').replace(/['’`´]/g, '');
   if (s.includes('&') || s.includes('+')) s = s.replace(/&|\+/g, ' and ');
-  const raw = ascii ? splitAsciiWords(s) : s.split(/[^\p{L}\p{N}]+/u).filter((t) => t !== '' && t !== 'and');
-  const out: string[] = [];
+  let n = 0;
   let single = '';
-  for (const t of raw) {
+  for (const t of s.split(/[^\p{L}\p{N}]+/u)) {
+    if (t === '' || t === 'and') continue;
     // One code point (a surrogate pair is one too).
     if (t.length === 1 || (t.length === 2 && t.codePointAt(0)! > 0xffff)) {
       single += t;
       continue;
     }
-    if (single) out.push(single), (single = '');
-    out.push(t);
+    if (single) (out[n++] = single), (single = '');
+    out[n++] = t;
   }
-  if (single) out.push(single);
-  return out;
+  if (single) out[n++] = single;
+  return n;
 }
 
 /**
- * `s.split(/[^\p{L}\p{N}]+/u)` without empty tokens and `and`, for printable ASCII, where letters and
- * numbers are exactly [A-Za-z0-9]: one pass over the characters instead of a Unicode-property regex
- * (the index normalises every account's name).
+ * `tokenize` for printable ASCII, where letters and numbers are exactly [A-Za-z0-9], in one pass over the
+ * characters: `'` and `` ` `` are deleted (`O'Neil` → `oneil`), every other character separates (so `&`
+ * and `+`, which read as `and`, simply separate). The index tokenizes every account's name.
  */
-function splitAsciiWords(s: string): string[] {
-  const out: string[] = [];
+function asciiTokens(s: string, out: string[]): number {
+  let n = 0;
+  let single = '';
   let start = -1;
+  let quoted = false;
   for (let i = 0; i <= s.length; i++) {
     const c = i < s.length ? s.charCodeAt(i) : 0;
-    const word = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
-    if (word) {
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90)) {
       if (start < 0) start = i;
-    } else if (start >= 0) {
-      const t = start === 0 && i === s.length ? s : s.slice(start, i);
-      if (t !== 'and') out.push(t);
-      start = -1;
+      continue;
     }
+    if (c === 39 || c === 96) {
+      // Deleted: the word goes on across it.
+      if (start >= 0) quoted = true;
+      continue;
+    }
+    if (start < 0) continue;
+    let t = start === 0 && i === s.length ? s : s.slice(start, i);
+    if (quoted) (t = t.replace(/['`]/g, '')), (quoted = false);
+    start = -1;
+    if (t === 'and') continue;
+    if (t.length === 1) {
+      single += t;
+      continue;
+    }
+    if (single) (out[n++] = single), (single = '');
+    out[n++] = t;
   }
-  return out;
+  if (single) out[n++] = single;
+  return n;
 }
 
-function stripLegal(tokens: string[]): string[] {
-  let t = tokens;
+/**
+ * Where the name proper is among `tokens[0 … n)` once legal forms are removed, repeatedly from the end
+ * (longest form first, never the whole name) and once from the start: `from` and `to` of `range`.
+ */
+function legalRange(tokens: readonly string[], n: number, range: { from: number; to: number }): void {
+  let to = n;
   for (;;) {
-    // A legal form can only end with one of these tokens: skip the slicing when the name does not.
-    if (t.length < 2 || !SUFFIX_LAST.has(t[t.length - 1]!)) break;
-    let removed = false;
-    // The candidate tails (`ltd`, `co ltd`, `pty co ltd`, …), each built from the shorter one.
-    const max = Math.min(MAX_SUFFIX_LEN, t.length - 1);
-    const tails: string[] = [t[t.length - 1]!];
-    for (let n = 2; n <= max; n++) tails.push(t[t.length - n] + ' ' + tails[n - 2]);
-    for (let n = max; n >= 1; n--) {
-      if (SUFFIX_SET.has(tails[n - 1]!)) {
-        t = t.slice(0, t.length - n);
-        removed = true;
+    if (to < 2) break;
+    const forms = SUFFIXES_BY_LAST.get(tokens[to - 1]!);
+    if (!forms) break;
+    let removed = 0;
+    for (const form of forms) {
+      if (form.length > to - 1) continue;
+      let k = 1;
+      while (k < form.length && tokens[to - 1 - k] === form[form.length - 1 - k]) k++;
+      if (k === form.length) {
+        removed = form.length;
         break;
       }
     }
-    if (!removed) break;
+    if (removed === 0) break;
+    to -= removed;
   }
-  if (t.length > 1 && LEGAL_PREFIXES.has(t[0]!)) t = t.slice(1);
-  return t;
+  range.from = to > 1 && LEGAL_PREFIXES.has(tokens[0]!) ? 1 : 0;
+  range.to = to;
 }
+
+/** Tokens of the name being normalised (reused: one exact-size array per name is all that is kept). */
+const SCRATCH: string[] = [];
+const RANGE = { from: 0, to: 0 };
+const NO_ACRONYMS: string[] = [];
 
 /** Normalises a company name into its comparison keys. */
 export function normalizeCompanyName(name: string | null | undefined): NormalizedName {
   if (!name) return { tokens: [], key: '', core: '', acronyms: [] };
-  const tokens = stripLegal(tokenize(foldUnicode(name)));
-  const key = tokens.join('');
-  const coreTokens = tokens.filter((t) => !GENERIC_WORDS.has(t));
+  const n = tokenize(foldUnicode(name), SCRATCH);
+  legalRange(SCRATCH, n, RANGE);
+  const tokens = SCRATCH.slice(RANGE.from, RANGE.to);
+  const key = tokens.length === 1 ? tokens[0]! : tokens.join('');
   // No generic word (the usual case): the core key is the key itself, not a second equal string.
-  const core = coreTokens.length === tokens.length || coreTokens.length === 0 ? key : coreTokens.join('');
-  const acronyms: string[] = [];
+  let generic = 0;
+  for (const t of tokens) if (GENERIC_WORDS.has(t)) generic++;
+  const core = generic === 0 || generic === tokens.length ? key : tokens.filter((t) => !GENERIC_WORDS.has(t)).join('');
+  // Shared when there are none (the usual case); nobody adds to a name's initialisms.
+  let acronyms = NO_ACRONYMS;
   if (tokens.length >= 3) {
-    acronyms.push(tokens.map((t) => t[0]).join(''));
+    acronyms = [tokens.map((t) => t[0]).join('')];
     const content = tokens.filter((t) => !SMALL_WORDS.has(t));
     if (content.length >= 2 && content.length !== tokens.length) acronyms.push(content.map((t) => t[0]).join(''));
   }
