@@ -427,21 +427,24 @@ function resolveHierarchy(index: AccountIndex, parentIds: (string | null)[]): vo
     if (p === undefined) index.danglingParents.push({ accountId: ids[i]!, parentAccountId: pid });
     else if (p !== i) parent[i] = p;
   }
-  const path: number[] = [];
+  // The chain being walked, as positions; a typed buffer reused for every walk (a list emptied with
+  // `length = 0` gives its storage back, and the next push() allocates it again: once per account).
+  const path = new Int32Array(n);
   for (let start = 0; start < n; start++) {
     if (state[start] === 2) continue;
-    path.length = 0;
+    let len = 0;
     let cur = start;
     while (cur !== -1 && state[cur] === 0) {
       state[cur] = 1;
-      path.push(cur);
+      path[len++] = cur;
       cur = parent[cur]!;
     }
     // `cur` is now the first account above the path whose root/depth is final (or -1).
     if (cur !== -1 && state[cur] === 1) {
-      const at = path.indexOf(cur);
-      const cycle = path.slice(at);
-      path.length = at;
+      let at = 0;
+      while (path[at] !== cur) at++;
+      const cycle = Array.from(path.subarray(at, len));
+      len = at;
       index.cycles.push(cycle.map((c) => ids[c]!));
       const sorted = [...cycle].sort((a, b) => cmp(ids[a]!, ids[b]!));
       const r = sorted[0]!;
@@ -453,7 +456,7 @@ function resolveHierarchy(index: AccountIndex, parentIds: (string | null)[]): vo
       }
     }
     let next = cur;
-    for (let k = path.length - 1; k >= 0; k--) {
+    for (let k = len - 1; k >= 0; k--) {
       const c = path[k]!;
       if (next === -1) {
         root[c] = c;
