@@ -204,7 +204,9 @@ export class PostingTable {
   /**
    * Places the pending adds and leaves bulk mode. A stable counting sort by the top 8 bits of their home
    * slot first, so the inserts fill the table one 1/256th at a time (that region stays in cache); being
-   * stable, it keeps a key's values in the order they were added.
+   * stable, it keeps a key's values in the order they were added. The adds themselves are moved into
+   * that order (256 sequential write streams), so placing reads them in sequence rather than hopping
+   * through the pending array by index, a cache miss per add at a million.
    */
   private placePending(): void {
     const p = this.pending;
@@ -219,12 +221,15 @@ export class PostingTable {
     const starts = new Int32Array(257);
     for (let i = 0; i < n; i++) starts[((p[i * 4]! & mask) >>> shift) + 1]!++;
     for (let r = 0; r < 256; r++) starts[r + 1]! += starts[r]!;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[starts[(p[i * 4]! & mask) >>> shift]!++] = i;
-    for (let k = 0; k < n; k++) {
-      const i = order[k]! * 4;
-      this.placeStored(p[i]!, p[i + 1]!, p[i + 2]!, p[i + 3]!);
+    const sorted = new Int32Array(n * 4);
+    for (let i = 0; i < n; i++) {
+      const at = starts[(p[i * 4]! & mask) >>> shift]!++ * 4;
+      sorted[at] = p[i * 4]!;
+      sorted[at + 1] = p[i * 4 + 1]!;
+      sorted[at + 2] = p[i * 4 + 2]!;
+      sorted[at + 3] = p[i * 4 + 3]!;
     }
+    for (let k = 0; k < n * 4; k += 4) this.placeStored(sorted[k]!, sorted[k + 1]!, sorted[k + 2]!, sorted[k + 3]!);
   }
 
   /** `add` for a key whose characters are in `chars` already. */
