@@ -381,8 +381,8 @@ function sampleKeyChars(records: readonly AccountRecord[]): { domain: number; na
     for (const a of r.aliases ?? []) name += 2 * a.length;
     id += String(r.accountId ?? '').length;
   }
-  const perRow = (total: number): number => Math.ceil(((total / Math.max(1, sampled)) * 1.1 + 1) * n) + 64;
-  return { domain: perRow(domain), name: perRow(name), id: perRow(id) };
+  const forAll = (inSample: number): number => Math.ceil(((inSample / Math.max(1, sampled)) * 1.1 + 1) * n) + 64;
+  return { domain: forAll(domain), name: forAll(name), id: forAll(id) };
 }
 
 /** `fuzzy.count`: the fuzzy keys so far (the fuzzy lists are presized, so their length is not it). */

@@ -9,7 +9,7 @@
  * does with them. Laid out as one array of members grouped by block, in key order.
  *
  * @example
- *   const blocks = new FuzzyBlocks(() => chars, starts, lengths);
+ *   const blocks = new FuzzyBlocks(() => chars, starts, lengths, () => starts.length);
  *   blocks.members('acmex', FIRST)   // the keys that start with "acm", in key order (an Int32Array view)
  */
 export const FIRST = 0;
@@ -56,7 +56,7 @@ export class FuzzyBlocks {
       const length = this.lengths[f]!;
       if (length < 3) continue;
       const s = this.starts[f]!;
-      for (const side of [FIRST, LAST] as const) {
+      for (let side = FIRST; side <= LAST; side++) {
         const at = side === FIRST ? s : s + length - 3;
         const code = codeOf(side, chars[at]!, chars[at + 1]!, chars[at + 2]!);
         let b = this.blockOf.get(code);
