@@ -357,7 +357,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
  * a margin. Sized right, the key arrays never grow: a grown array is a copy, its arena part is lost, and
  * the new one is allocated outside the arena, which V8 answers with a full collection (over the caller's
  * records too) at a million accounts. Extra domains and contacts count at their raw length (an upper
- * bound); a wrong guess only costs a growth.
+ * bound); a wrong guess only costs a growth. Blank list entries count as nothing, as the build skips them.
  */
 function sampleKeyChars(records: readonly AccountRecord[]): { domain: number; name: number; id: number } {
   const n = records.length;
@@ -370,15 +370,15 @@ function sampleKeyChars(records: readonly AccountRecord[]): { domain: number; na
     const r = records[row]!;
     const site = firstWebsiteDomain(r.website);
     let extra = 0;
-    for (const d of r.domains ?? []) extra += d.length;
-    for (const c of r.contactEmails ?? []) extra += c.length;
+    for (const d of r.domains ?? []) extra += d?.length ?? 0;
+    for (const c of r.contactEmails ?? []) extra += c?.length ?? 0;
     domain += (site?.domain.length ?? 0) + extra;
     // As `buildAccountIndex` adds them: the name key, the core key and the website's label where they
     // differ from it, initialisms, the extra domains' labels, and aliases (key and core).
     const nn = normalizeCompanyName(r.name);
     name += nn.key.length + (nn.core !== nn.key ? nn.core.length : 0) + (site && site.label !== nn.key ? site.label.length : 0) + extra;
     for (const a of nn.acronyms) name += a.length;
-    for (const a of r.aliases ?? []) name += 2 * a.length;
+    for (const a of r.aliases ?? []) name += 2 * (a?.length ?? 0);
     id += String(r.accountId ?? '').length;
   }
   const forAll = (inSample: number): number => Math.ceil(((inSample / Math.max(1, sampled)) * 1.1 + 1) * n) + 64;

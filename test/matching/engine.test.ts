@@ -208,6 +208,13 @@ describe('createMatcher', () => {
     expect(MatchPolicy.parse({}).rules[0]).toBe('duns');
   });
 
+  it('takes blank entries in list fields (null, as a loose JSON column may hold) as absent', () => {
+    const loose = [{ accountId: 'A', name: 'Acme', website: 'acme.com', domains: [null, 'acme.io'], aliases: [null, 'Acme Corp'], contactEmails: [null] }];
+    const m = createMatcher(loose as unknown as AccountRecord[], {});
+    expect(m.match({ signalId: 'S1', website: 'https://acme.io/' })).toMatchObject({ status: 'matched', accountId: 'A', rule: 'extra-domain' });
+    expect(m.match({ signalId: 'S2', companyName: 'ACME CORP' })).toMatchObject({ status: 'matched', accountId: 'A' });
+  });
+
   it('finds every account when the accounts it sizes its key arrays from are far shorter than the rest', () => {
     // The index sizes its key arrays from an even sample of 1024 accounts (every 3rd of 3072 here): the
     // others have 40-times longer domains and names, so the arrays must grow, keeping every key.
