@@ -97,6 +97,7 @@ for (const form of [...LEGAL_SUFFIXES].sort((a, b) => b.length - a.length)) {
  * merge (`i b m` → `ibm`); `and` is dropped (`&` and `+` are read as `and`).
  */
 function tokenize(folded: string, out: string[]): number {
+  single = '';
   // Each replacement runs only when its characters can be there: most names are short plain ASCII.
   let s = folded;
   // `Ask.com`, `JD.com`: a web suffix glued to the name is not part of it.
@@ -105,19 +106,34 @@ function tokenize(folded: string, out: string[]): number {
   s = s.replace(CJK_LEGAL, ' ').replace(/['’`´]/g, '');
   if (s.includes('&') || s.includes('+')) s = s.replace(/&|\+/g, ' and ');
   let n = 0;
-  let single = '';
   for (const t of s.split(/[^\p{L}\p{N}]+/u)) {
     if (t === '' || t === 'and') continue;
     // One code point (a surrogate pair is one too).
-    if (t.length === 1 || (t.length === 2 && t.codePointAt(0)! > 0xffff)) {
-      single += t;
-      continue;
-    }
-    if (single) (out[n++] = single), (single = '');
-    out[n++] = t;
+    n = emit(out, n, t, t.length === 1 || (t.length === 2 && t.codePointAt(0)! > 0xffff));
   }
-  if (single) out[n++] = single;
-  return n;
+  return flush(out, n);
+}
+
+/** A run of single characters not written yet: `i b m` becomes one token, `ibm`. */
+let single = '';
+
+/** Writes token `t` at `out[n]` and returns the new count; a single character joins the run instead. */
+function emit(out: string[], n: number, t: string, isSingle: boolean): number {
+  if (isSingle) {
+    single += t;
+    return n;
+  }
+  n = flush(out, n);
+  out[n] = t;
+  return n + 1;
+}
+
+/** Writes the run of single characters, if there is one. */
+function flush(out: string[], n: number): number {
+  if (single === '') return n;
+  out[n] = single;
+  single = '';
+  return n + 1;
 }
 
 /**
@@ -127,7 +143,6 @@ function tokenize(folded: string, out: string[]): number {
  */
 function asciiTokens(s: string, out: string[]): number {
   let n = 0;
-  let single = '';
   let start = -1;
   let quoted = false;
   for (let i = 0; i <= s.length; i++) {
@@ -145,16 +160,9 @@ function asciiTokens(s: string, out: string[]): number {
     let t = start === 0 && i === s.length ? s : s.slice(start, i);
     if (quoted) (t = t.replace(/['`]/g, '')), (quoted = false);
     start = -1;
-    if (t === 'and') continue;
-    if (t.length === 1) {
-      single += t;
-      continue;
-    }
-    if (single) (out[n++] = single), (single = '');
-    out[n++] = t;
+    if (t !== 'and') n = emit(out, n, t, t.length === 1);
   }
-  if (single) out[n++] = single;
-  return n;
+  return flush(out, n);
 }
 
 /**
