@@ -272,7 +272,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     fuzzyStarts,
     fuzzyLengths,
     fuzzyOwners: new Array<number>(n),
-    fuzzyBlocks: new FuzzyBlocks(() => namePostings.chars, fuzzyStarts, fuzzyLengths, () => fuzzy.count),
+    fuzzyBlocks: new FuzzyBlocks(() => namePostings.chars, fuzzyStarts, fuzzyLengths),
     cycles: [],
     danglingParents: [],
     duplicateIds: [],

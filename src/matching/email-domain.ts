@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { normalizeHost, type KnownDomains, type NormalizedHost } from './domain-normalize.js';
+import { isPlainHost } from './public-suffix.js';
 
 // free-email-domains is a CommonJS JSON list; createRequire loads it the same way under NodeNext ESM and
 // in the compiled dist/ without an import attribute.
@@ -49,15 +50,12 @@ export function freeMailChecker(opts: { extra?: readonly string[]; notFree?: rea
       // `mail.yahoo.co.uk` → also check its registrable domain. For a clean host, the normalised host and
       // its registrable domain are both dot-separated tails of it: when no tail is listed, the answer is
       // no without a public-suffix lookup (most work addresses).
-      if (CLEAN_HOST.test(d) && !hasListedTail(set, d)) return false;
+      if (isPlainHost(d) && !hasListedTail(set, d)) return false;
       const h = normalizeHost(d);
       return h !== null && (set.has(h.host) || set.has(h.domain));
     },
   };
 }
-
-/** Lower-case ASCII labels without a leading, trailing or doubled dot: what `normalizeHost` leaves alone. */
-const CLEAN_HOST = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
 
 function hasListedTail(set: ReadonlySet<string>, host: string): boolean {
   for (let i = host.indexOf('.'); i >= 0; i = host.indexOf('.', i + 1)) if (set.has(host.slice(i + 1))) return true;

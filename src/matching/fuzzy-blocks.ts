@@ -9,7 +9,7 @@
  * does with them. Laid out as one array of members grouped by block, in key order.
  *
  * @example
- *   const blocks = new FuzzyBlocks(() => chars, starts, lengths, () => starts.length);
+ *   const blocks = new FuzzyBlocks(() => chars, starts, lengths);
  *   blocks.members('acmex', FIRST)   // the keys that start with "acm", in key order (an Int32Array view)
  */
 export const FIRST = 0;
@@ -26,14 +26,13 @@ export class FuzzyBlocks {
   private built = false;
 
   /**
-   * Key f is the `lengths[f]` characters of `chars()` from `starts[f]`, for f below `count()`; the
-   * characters are read when the blocks are built, after the index is complete.
+   * Key f is the `lengths[f]` characters of `chars()` from `starts[f]`. Both lists and the characters are
+   * read when the blocks are built, after the index is complete (its lists are cut to their length then).
    */
   constructor(
     private readonly chars: () => Uint16Array,
     private readonly starts: readonly number[],
     private readonly lengths: readonly number[],
-    private readonly count: () => number,
   ) {}
 
   /** The keys in the block of `key`'s first or last three characters (none for a shorter key). */
@@ -48,7 +47,7 @@ export class FuzzyBlocks {
   private build(): void {
     this.built = true;
     const chars = this.chars();
-    const n = this.count();
+    const n = this.starts.length;
     // Two passes: each key's two blocks and the block sizes, then the members in key order.
     const blockOfKey = new Int32Array(2 * n).fill(-1);
     const sizes: number[] = [];

@@ -166,15 +166,15 @@ function asciiTokens(s: string, out: string[]): number {
 }
 
 /**
- * Where the name proper is among `tokens[0 … n)` once legal forms are removed, repeatedly from the end
- * (longest form first, never the whole name) and once from the start: `from` and `to` of `range`.
+ * Where the name proper ends among `tokens[0 … n)` once legal forms are removed from the end, repeatedly
+ * (longest form first, never the whole name).
  */
-function legalRange(tokens: readonly string[], n: number, range: { from: number; to: number }): void {
+function legalEnd(tokens: readonly string[], n: number): number {
   let to = n;
   for (;;) {
-    if (to < 2) break;
+    if (to < 2) return to;
     const forms = SUFFIXES_BY_LAST.get(tokens[to - 1]!);
-    if (!forms) break;
+    if (!forms) return to;
     let removed = 0;
     for (const form of forms) {
       if (form.length > to - 1) continue;
@@ -185,24 +185,22 @@ function legalRange(tokens: readonly string[], n: number, range: { from: number;
         break;
       }
     }
-    if (removed === 0) break;
+    if (removed === 0) return to;
     to -= removed;
   }
-  range.from = to > 1 && LEGAL_PREFIXES.has(tokens[0]!) ? 1 : 0;
-  range.to = to;
 }
 
 /** Tokens of the name being normalised (reused: one exact-size array per name is all that is kept). */
 const SCRATCH: string[] = [];
-const RANGE = { from: 0, to: 0 };
 const NO_ACRONYMS: string[] = [];
 
 /** Normalises a company name into its comparison keys. */
 export function normalizeCompanyName(name: string | null | undefined): NormalizedName {
   if (!name) return { tokens: [], key: '', core: '', acronyms: [] };
   const n = tokenize(foldUnicode(name), SCRATCH);
-  legalRange(SCRATCH, n, RANGE);
-  const tokens = SCRATCH.slice(RANGE.from, RANGE.to);
+  const to = legalEnd(SCRATCH, n);
+  // And once from the start (`PT Astra`, `OOO Yandex`), never the whole name.
+  const tokens = SCRATCH.slice(to > 1 && LEGAL_PREFIXES.has(SCRATCH[0]!) ? 1 : 0, to);
   const key = tokens.length === 1 ? tokens[0]! : tokens.join('');
   // No generic word (the usual case): the core key is the key itself, not a second equal string.
   let generic = 0;

@@ -31,8 +31,8 @@ export interface SuffixAnswer {
 /** A trie node: its rule type (0 none, 1 ICANN, 2 private), its children by label, its `*` child. */
 interface Node {
   type: number;
-  children: Map<string, Node> | null;
-  wildcard: Node | null;
+  children: Map<string, Node> | undefined;
+  wildcard: Node | undefined;
 }
 
 /** tldts' packed node: `[type, { label: node }]`. */
@@ -59,7 +59,7 @@ function isPacked(x: unknown): x is PackedNode {
 function convert(packed: PackedNode, memo: Map<PackedNode, Node>): Node {
   const seen = memo.get(packed);
   if (seen) return seen;
-  const node: Node = { type: packed[0], children: null, wildcard: null };
+  const node: Node = { type: packed[0], children: undefined, wildcard: undefined };
   memo.set(packed, node);
   for (const [label, child] of Object.entries(packed[1])) {
     if (!isPacked(child)) throw new Error('unexpected public-suffix trie shape');
@@ -88,8 +88,7 @@ function walk(host: string, root: Node): number {
     }
     if (end < 0) break;
     const dot = host.lastIndexOf('.', end - 1);
-    let next = node.children?.get(dot < 0 && end === host.length ? host : host.slice(dot + 1, end));
-    if (next === undefined) next = node.wildcard ?? undefined;
+    const next = node.children?.get(dot < 0 && end === host.length ? host : host.slice(dot + 1, end)) ?? node.wildcard;
     if (next === undefined) break;
     node = next;
     end = dot;
@@ -97,8 +96,11 @@ function walk(host: string, root: Node): number {
   return start;
 }
 
-/** True for lower-case labels of `[a-z0-9-]`, none empty, the last not all digits. */
-function isPlainHost(host: string): boolean {
+/**
+ * True for lower-case labels of `[a-z0-9-]`, none empty, the last not all digits: not an IP address, and
+ * its cleaned form and registrable domain are both dot-separated tails of it.
+ */
+export function isPlainHost(host: string): boolean {
   let labelStart = 0;
   let digitsOnly = true;
   for (let i = 0; i < host.length; i++) {

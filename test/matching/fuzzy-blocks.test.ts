@@ -10,7 +10,7 @@ function blocksOf(keys: string[]): FuzzyBlocks {
     starts.push(at);
     for (let i = 0; i < k.length; i++) chars[at++] = k.charCodeAt(i);
   }
-  return new FuzzyBlocks(() => chars, starts, keys.map((k) => k.length), () => keys.length);
+  return new FuzzyBlocks(() => chars, starts, keys.map((k) => k.length));
 }
 
 describe('FuzzyBlocks', () => {

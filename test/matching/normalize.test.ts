@@ -61,6 +61,11 @@ describe('e-mail evidence', () => {
     expect(fm.isFree('google.com')).toBe(false);
     expect(fm.isFree('outlook.com')).toBe(true);
     expect(fm.isFree('mailinator.com')).toBe(true); // disposable
+    // Hosts under a listed domain, in plain and in uncleaned form; an IP address and a work host are not.
+    expect(fm.isFree('mx.eu.gmail.com')).toBe(true);
+    expect(fm.isFree('WWW.GMAIL.COM.')).toBe(true);
+    expect(fm.isFree('10.0.0.1')).toBe(false);
+    expect(fm.isFree('mail.acme.com')).toBe(false);
   });
   it('applies per-policy additions and removals', () => {
     const custom = freeMailChecker({ extra: ['acme-mail.example'], notFree: ['yahoo.com'] });
