@@ -51,7 +51,7 @@ export class PostingTable {
     this.mask = capacity - 1;
     this.keyChars = arena.uint16(opts.chars ?? initialChars(expectedKeys));
     // Not from the arena: dropped once placed, so its memory can go back while the index lives on.
-    this.pending = opts.bulk ? new Int32Array(Math.max(16, expectedKeys) * 4) : null;
+    this.pending = opts.bulk ? new Int32Array(uncountedBuffer(Math.max(16, expectedKeys) * 16)) : null;
   }
 
   /** Bytes the constructor takes from an arena for `expectedKeys`. */
@@ -221,7 +221,7 @@ export class PostingTable {
     const starts = new Int32Array(257);
     for (let i = 0; i < n; i++) starts[((p[i * 4]! & mask) >>> shift) + 1]!++;
     for (let r = 0; r < 256; r++) starts[r + 1]! += starts[r]!;
-    const sorted = new Int32Array(n * 4);
+    const sorted = new Int32Array(uncountedBuffer(n * 16));
     for (let i = 0; i < n; i++) {
       const at = starts[(p[i * 4]! & mask) >>> shift]!++ * 4;
       sorted[at] = p[i * 4]!;
@@ -322,13 +322,26 @@ function initialChars(expectedKeys: number): number {
 }
 
 /**
- * Typed arrays carved out of one ArrayBuffer, for a structure that allocates several large ones at once
- * (the account index: a few hundred MB at a million accounts).
+ * Memory for the index's large typed arrays that V8 does not count as external memory pressure.
  *
- * Why: V8 answers every ~64 MB of new ArrayBuffer memory with garbage-collection work, up to a full
- * mark-compact, and a mark-compact walks the whole live heap. At a million accounts the caller's account
- * records alone are ~330 MB of live heap, so each of those collections took ~0.3 s and freed nothing.
- * One allocation for all the arrays draws one such answer instead of one per array.
+ * Why: V8 answers every ~64 MB of new ArrayBuffer memory with garbage-collection work that ends in a full
+ * mark-compact, and a mark-compact walks the whole live heap. At a million accounts the index takes
+ * ~250 MB of typed arrays that live as long as it does, and the caller's account records (and signals,
+ * when it holds them) are several hundred MB of live heap: the collection took 0.3-0.35 s of a 2.8 s
+ * build and freed nothing. V8 leaves a SharedArrayBuffer out of that count (its memory may belong to
+ * several threads), and views of one read and write as fast as views of an ArrayBuffer (measured).
+ * The memory still goes back when the index is collected. Used for the arrays that are large and either
+ * live with the index or are dropped at a known point (bulk adds once placed); arrays replaced when a
+ * table grows, and small ones, stay ordinary.
+ */
+export function uncountedBuffer(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(bytes);
+}
+
+/**
+ * Typed arrays carved out of one buffer (see `uncountedBuffer`), for a structure that allocates several
+ * large ones at once (the account index: a few hundred MB at a million accounts). One buffer also keeps
+ * them together, and makes the index's layout one sized allocation instead of a dozen.
  * When the arena is used up, arrays are allocated on their own (correct, only not pooled).
  *
  * @example
@@ -336,10 +349,10 @@ function initialChars(expectedKeys: number): number {
  *   const a = arena.int32(1000), b = arena.uint16(500);   // zero-filled views of one buffer
  */
 export class TypedArena {
-  private readonly buffer: ArrayBuffer | null;
+  private readonly buffer: SharedArrayBuffer | null;
   private used = 0;
   constructor(bytes: number) {
-    this.buffer = bytes > 0 ? new ArrayBuffer(bytes) : null;
+    this.buffer = bytes > 0 ? uncountedBuffer(bytes) : null;
   }
   /** Sizes are rounded up to 8 bytes, so every view stays aligned. */
   static rounded(bytes: number): number {
