@@ -60,6 +60,12 @@ function holds(ctx: Ctx, idx: number, domain: string): boolean {
   return inTree(ctx.index.websiteDomain.get(domain)) || inTree(ctx.index.extraDomain.get(domain));
 }
 
+/** True when the account (or its hierarchy) holds one of the hosts' domains. */
+function holdsAny(ctx: Ctx, idx: number, hosts: readonly NormalizedHost[]): boolean {
+  for (const h of hosts) if (holds(ctx, idx, h.domain)) return true;
+  return false;
+}
+
 interface Hit {
   idx: number;
   score: number;
@@ -178,8 +184,9 @@ function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
   let freeEmail: string[] = [];
   let parsed = parseEmails(s.email, known);
   if (emails.length > 0) {
-    parsed = [...parsed];
-    for (const x of emails) parsed.push(...parseEmails(x, known));
+    const all = [...parsed];
+    for (const x of emails) all.push(...parseEmails(x, known));
+    parsed = all;
   }
   for (const e of parsed) {
     const free = ctx.freeMail.isFree(e.host.host) || (e.domain !== e.host.host && ctx.freeMail.isFree(e.domain));
@@ -348,6 +355,13 @@ function toCandidate(ctx: Ctx, rule: RuleId, h: Hit, reason?: string): Candidate
   };
 }
 
+/** The first `max` hits as candidates. */
+function toCandidates(ctx: Ctx, rule: RuleId, hits: readonly Hit[], max: number): Candidate[] {
+  const out: Candidate[] = [];
+  for (let i = 0; i < hits.length && i < max; i++) out.push(toCandidate(ctx, rule, hits[i]!));
+  return out;
+}
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
@@ -366,32 +380,54 @@ function reviewResult(signalId: string, rule: RuleId, confidence: number, candid
   };
 }
 
+/**
+ * Ranks hits in place: score, then country agreement, then shallower in its hierarchy, then id
+ * (deterministic). Apart from `decide` so that its comparator, a closure, is made only for several hits.
+ */
+function rankHits(index: AccountIndex, hits: Hit[], country: string | null): void {
+  const { depth: depthOf, countries, ids } = index;
+  hits.sort(
+    (a, b) =>
+      b.score - a.score ||
+      Number(countries[b.idx] === country) - Number(countries[a.idx] === country) ||
+      depthOf[a.idx]! - depthOf[b.idx]! ||
+      (ids[a.idx]! < ids[b.idx]! ? -1 : 1),
+  );
+}
+
+/** The hits (in order) whose account is in the hierarchy rooted at `root`. */
+function hitsInTree(rootOf: Int32Array, hits: readonly Hit[], root: number): Hit[] {
+  const out: Hit[] = [];
+  for (const h of hits) if (rootOf[h.idx] === root) out.push(h);
+  return out;
+}
+
+// `decide` and `matchOne` run once per signal: they make no closures over their own variables (a
+// callback for find/filter/some, say), since any one would cost a context allocation on every call.
 /** Resolves one rule's hits to a decision, or null when the rule's hits are not worth anything. */
 function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | null {
   const { index, policy } = ctx;
-  const { root: rootOf, depth: depthOf, countries, ids } = index;
-  // Rank: score, then country agreement, then shallower in its hierarchy, then id (deterministic).
-  if (hits.length > 1)
-    hits.sort(
-      (a, b) =>
-        b.score - a.score ||
-        Number(countries[b.idx] === ev.country) - Number(countries[a.idx] === ev.country) ||
-        depthOf[a.idx]! - depthOf[b.idx]! ||
-        (ids[a.idx]! < ids[b.idx]! ? -1 : 1),
-    );
+  const { root: rootOf, depth: depthOf } = index;
+  if (hits.length > 1) rankHits(index, hits, ev.country);
 
   let group = hits;
   if (rule === 'name-fuzzy') {
     const top = hits[0]!;
-    const topRoot = rootOf[top.idx];
-    const runnerUp = hits.find((h) => rootOf[h.idx] !== topRoot);
+    const topRoot = rootOf[top.idx]!;
+    let runnerUp: Hit | undefined;
+    for (const h of hits)
+      if (rootOf[h.idx] !== topRoot) {
+        runnerUp = h;
+        break;
+      }
     const margin = top.score - (runnerUp?.score ?? 0);
     if (top.score < policy.fuzzy.autoThreshold) return reviewDecision(ctx, rule, `best name similarity ${top.score.toFixed(3)} is below ${policy.fuzzy.autoThreshold}`, hits);
     if (runnerUp && margin < policy.fuzzy.margin)
       return reviewDecision(ctx, rule, `best name similarity ${top.score.toFixed(3)} is within ${policy.fuzzy.margin} of ${label(ctx, runnerUp.idx)}`, hits);
-    group = hits.filter((h) => rootOf[h.idx] === topRoot);
+    group = hitsInTree(rootOf, hits, topRoot);
   } else if (hits.length > 1) {
-    const roots = new Set(hits.map((h) => rootOf[h.idx]));
+    const roots = new Set<number>();
+    for (const h of hits) roots.add(rootOf[h.idx]!);
     if (roots.size > 1) return reviewDecision(ctx, rule, `${rule} points at ${roots.size} unrelated accounts`, hits);
   }
 
@@ -408,12 +444,17 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
     } else if (local.length > 1) {
       // Several accounts in that country (a parent and its local subsidiary both in GB): the most specific
       // one the evidence supports is the single deepest, when there is one.
-      const maxDepth = Math.max(...local.map((i) => depthOf[i]!));
-      const deepest = local.filter((i) => depthOf[i]! === maxDepth);
-      if (deepest.length === 1) {
-        winner = deepest[0]!;
-        note = `country ${ev.country} picks ${label(ctx, winner)}, the most specific of the hierarchy's ${local.length} ${ev.country} accounts`;
+      let maxDepth = -1;
+      let deepest = 0;
+      for (const i of local) {
+        if (depthOf[i]! > maxDepth) {
+          maxDepth = depthOf[i]!;
+          deepest = 0;
+        }
+        if (depthOf[i] === maxDepth && deepest++ === 0) winner = i;
       }
+      if (deepest > 1) winner = -1;
+      else note = `country ${ev.country} picks ${label(ctx, winner)}, the most specific of the hierarchy's ${local.length} ${ev.country} accounts`;
     }
   }
   if (winner === -1) {
@@ -427,12 +468,13 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
   }
   const winHit = findHit(group, winner);
   let confidence = round(RULE_CONFIDENCE[rule] * (winHit?.score ?? group[0]!.score));
-  if (WEAK_NAME_RULES.has(rule) && ev.site.length > 0 && !ev.site.some((h) => holds(ctx, winner, h.domain))) {
+  if (WEAK_NAME_RULES.has(rule) && ev.site.length > 0 && !holdsAny(ctx, winner, ev.site)) {
     // The signal names its own website and the account does not hold it: a name that only resembles the
     // account's is not enough on its own.
     confidence = round(confidence * UNKNOWN_SITE_PENALTY);
     note = `${note ? note + '; ' : ''}the signal's website ${ev.site[0]!.domain} is not the account's, confidence lowered`;
   }
+  // A new list even when empty: it becomes the result's `candidates`, which the caller owns.
   const losers: Candidate[] = [];
   for (const h of hits) {
     if (h.idx === winner || losers.length === 10) continue;
@@ -440,7 +482,8 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
     losers.push(toCandidate(ctx, rule, h, why));
   }
   if (confidence < policy.autoMatchMinConfidence) {
-    const ranked = [{ idx: winner, score: winHit?.score ?? group[0]!.score, reason: winHit?.reason ?? note }, ...hits.filter((h) => h.idx !== winner)];
+    const ranked = [{ idx: winner, score: winHit?.score ?? group[0]!.score, reason: winHit?.reason ?? note }];
+    for (const h of hits) if (h.idx !== winner) ranked.push(h);
     return reviewDecision(ctx, rule, `confidence ${confidence} is below ${policy.autoMatchMinConfidence}`, ranked);
   }
   return { status: 'matched', winner, confidence, note, losers, ranked: NO_CANDIDATES };
@@ -455,7 +498,7 @@ function reviewDecision(ctx: Ctx, rule: RuleId, note: string, list: Hit[]): Deci
     confidence: round(RULE_CONFIDENCE[rule] * list[0]!.score),
     note,
     losers: [],
-    ranked: list.slice(0, 10).map((h) => toCandidate(ctx, rule, h)),
+    ranked: toCandidates(ctx, rule, list, 10),
   };
 }
 
@@ -528,18 +571,25 @@ function hasOtherDuns(index: AccountIndex, idx: number, duns: string | null): bo
   return d !== null && d !== duns;
 }
 
+/** The hits whose account has no other DUNS than `duns` (DUNS precedence). */
+function withoutOtherDuns(index: AccountIndex, hits: Hit[], duns: string | null): Hit[] {
+  const out: Hit[] = [];
+  for (const h of hits) if (!hasOtherDuns(index, h.idx, duns)) out.push(h);
+  return out;
+}
+
 function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
   const { index, policy } = ctx;
   const ev = extractEvidence(ctx, s);
   const signalId = String(s.signalId);
   // Only DUNS precedence with a signal DUNS excludes accounts; otherwise the hit lists are used as they are.
+  // No closure over this signal here (a filter callback, say): it would cost an allocation per signal.
   const dunsFilter = policy.duns === 'precedence' && !!ev.duns;
-  const dunsExcluded = (idx: number): boolean => dunsFilter && hasOtherDuns(index, idx, ev.duns);
 
   for (const rule of policy.rules) {
     let hits = runRule(ctx, rule, ev);
     if (hits.length === 0) continue;
-    if (dunsFilter) hits = hits.filter((h) => !dunsExcluded(h.idx));
+    if (dunsFilter) hits = withoutOtherDuns(index, hits, ev.duns);
     if (hits.length === 0) continue;
     const d = decide(ctx, rule, hits, ev);
     if (!d) continue;
@@ -547,14 +597,14 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
       return reviewResult(signalId, rule, d.confidence, d.ranked, `review by ${rule}: ${d.note}`, ev);
     }
     let conflict = conflicts(ctx, rule, d.winner, ev);
-    if (dunsFilter && conflict.length > 0) conflict = conflict.filter((h) => !dunsExcluded(h.idx));
+    if (dunsFilter && conflict.length > 0) conflict = withoutOtherDuns(index, conflict, ev.duns);
     const winnerId = index.ids[d.winner]!;
     const winHit = findHit(hits, d.winner);
     const why = winHit ? winHit.reason : `evidence lands in its hierarchy (${hits[0]!.reason} for ${label(ctx, hits[0]!.idx)})`;
     if (conflict.length > 0) {
       const ranked: Candidate[] = [
         { accountId: winnerId, rule, score: d.confidence, reason: why },
-        ...conflict.slice(0, 9).map((h) => toCandidate(ctx, 'name-exact', h)),
+        ...toCandidates(ctx, 'name-exact', conflict, 9),
       ];
       return reviewResult(signalId, rule, d.confidence, ranked, `review: ${rule} picks ${label(ctx, d.winner)} but other evidence points at another company`, ev);
     }
@@ -579,10 +629,10 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
       // Only the account's main website: Google listing gmail.com among its domains must not send every
       // gmail address to review, whereas a provider whose site IS the mail domain (yahoo.com) is a real doubt.
       for (const idx of index.websiteDomain.get(d))
-        if (!hits.some((h) => h.idx === idx) && !dunsExcluded(idx))
+        if (!findHit(hits, idx) && !(dunsFilter && hasOtherDuns(index, idx, ev.duns)))
           hits.push({ idx, score: 1, reason: `free-mail address on ${d}, the account's own website: maybe an employee, maybe a private mailbox` });
     if (hits.length > 0) {
-      const ranked = hits.slice(0, 10).map((h) => toCandidate(ctx, 'email-domain', h));
+      const ranked = toCandidates(ctx, 'email-domain', hits, 10);
       return reviewResult(signalId, 'email-domain', ranked[0]!.score, ranked, "review: only a free-mail address, whose domain is an account's own", ev);
     }
   }
@@ -594,11 +644,11 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
     const sub = h.domain.slice(0, -h.suffix.length - 1);
     if (!SERVICE_LABELS.has(sub)) continue;
     for (const idx of [...index.websiteDomain.get(h.suffix), ...index.extraDomain.get(h.suffix)])
-      if (!platformHits.some((x) => x.idx === idx) && !dunsExcluded(idx))
+      if (!findHit(platformHits, idx) && !(dunsFilter && hasOtherDuns(index, idx, ev.duns)))
         platformHits.push({ idx, score: 1, reason: `${h.host} is on the shared host ${h.suffix}, the account's own domain; "${sub}" looks like the platform's own page` });
   }
   if (platformHits.length > 0) {
-    const ranked = platformHits.slice(0, 10).map((h) => toCandidate(ctx, 'website-domain', h));
+    const ranked = toCandidates(ctx, 'website-domain', platformHits, 10);
     return reviewResult(signalId, 'website-domain', ranked[0]!.score, ranked, "review: a site on a shared host that is an account's own domain", ev);
   }
   const shared = ev.site.filter((h) => h.sharedHost).map((h) => h.domain);
