@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RateGovernor } from '../../src/push/rate-governor.js';
 import { dialects, newStagingUrl, type TestStaging } from '../helpers/staging.js';
 import { FakeDestination } from './fake-destination.js';
@@ -7,41 +7,76 @@ import { accounts, expectCountsAddUp, harness, type Harness } from './harness.js
 /** The shared rate governor, and the engine on both staging dialects. */
 
 describe('RateGovernor', () => {
-  it('paces write calls to the destination\'s allowance and shares it between targets of one connection', async () => {
+  // On a fake clock (Date.now and setTimeout): each check says which calls have passed at an exact
+  // moment, so the pacing is asserted without reading a wall clock that a busy machine can stretch.
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Starts the calls and returns a live count of those that have passed. */
+  function track(calls: Promise<void>[]): { readonly passed: number } {
+    const state = { passed: 0 };
+    for (const c of calls) void c.then(() => state.passed++);
+    return state;
+  }
+
+  it("paces write calls to the destination's allowance and shares it between targets of one connection", async () => {
     const gov = new RateGovernor();
     const caps = { rateLimit: { requests: 4, perMs: 200 } };
     const a = gov.gate('hubspot', caps);
     const b = gov.gate('hubspot', caps);
     const other = gov.gate('intercom', caps);
-    const t0 = Date.now();
-    // 12 calls through one allowance of 4 per 200 ms: the burst of 4 passes, 8 more need ≥ 400 ms.
-    await Promise.all([...Array.from({ length: 6 }, () => a.take()), ...Array.from({ length: 6 }, () => b.take())]);
-    const shared = Date.now() - t0;
-    expect(shared).toBeGreaterThanOrEqual(380);
-    const t1 = Date.now();
-    await Promise.all(Array.from({ length: 4 }, () => other.take()));
-    expect(Date.now() - t1).toBeLessThan(100);
+    // 12 calls through one allowance of 4 per 200 ms (one token per 50 ms): the burst of 4 passes at
+    // once, then one call per 50 ms, so the last of the 8 others passes at 400 ms.
+    const shared = track([...Array.from({ length: 6 }, () => a.take()), ...Array.from({ length: 6 }, () => b.take())]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(shared.passed).toBe(4);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(shared.passed).toBe(5);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(shared.passed).toBe(11);
+    // Another connection has its own allowance: its burst passes while this one is still waiting.
+    const separate = track(Array.from({ length: 4 }, () => other.take()));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(separate.passed).toBe(4);
+    expect(shared.passed).toBe(11);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(shared.passed).toBe(12);
   });
 
   it('a pause (Retry-After) holds every caller of the connection, with jitter on top', async () => {
     const gov = new RateGovernor({ random: () => 0.5 });
     const gate = gov.gate('intercom', {});
+    const other = gov.gate('intercom', {});
     await gate.take();
     gate.pause(150);
-    const t0 = Date.now();
-    await gate.take();
-    // 150 ms asked + max(50, 10% × 0.5 × 150) ms of jitter.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    // 150 ms asked + max(50, 10% × 0.5 × 150) ms of jitter = 200 ms, for both gates of the connection;
+    // then the bucket refills from empty (its first token a moment later).
+    const held = track([gate.take(), other.take()]);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(held.passed).toBe(0);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(held.passed).toBe(2);
   });
 
   it('endpoint buckets limit their endpoint only', async () => {
     const gov = new RateGovernor();
     const gate = gov.gate('hubspot', { endpointRateLimits: { search: { requests: 1, perMs: 150 } } });
-    const t0 = Date.now();
-    await Promise.all([gate.take(), gate.take(), gate.take()]);
-    expect(Date.now() - t0).toBeLessThan(100);
-    await Promise.all([gate.take('search'), gate.take('search'), gate.take('search')]);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+    const plain = track([gate.take(), gate.take(), gate.take()]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(plain.passed).toBe(3);
+    const search = track([gate.take('search'), gate.take('search'), gate.take('search')]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(search.passed).toBe(1);
+    await vi.advanceTimersByTimeAsync(149);
+    expect(search.passed).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(search.passed).toBe(2);
+    await vi.advanceTimersByTimeAsync(150);
+    expect(search.passed).toBe(3);
   });
 });
 
