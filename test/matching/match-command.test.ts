@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { evaluateMatchFiles, explainSignal, match, matchEval, matchExplain, matchFiles, matchReview } from '../../src/commands/match.js';
+import { evaluateMatchFiles, explainSignal, match, matchEval, matchExplain, matchFiles, matchReview, readAccountsCsv, resultToCsvLine } from '../../src/commands/match.js';
 import { InputError } from '../../src/errors.js';
 import { createOutput } from '../../src/ui/output.js';
 import { openStaging } from '../../src/staging/db.js';
@@ -76,6 +76,50 @@ describe('matchFiles (file mode)', () => {
     await writeFile(badSignals, 'signal_id,partner\nS1,P\n');
     await expect(matchFiles({ accounts, signals: badSignals, out: buffer() })).rejects.toThrow(/company_name, website, email/);
     await expect(matchFiles({ accounts: path.join(dir, 'nope.csv'), signals, out: buffer() })).rejects.toBeInstanceOf(InputError);
+  });
+
+  it('reads a byte-order mark, UTF-8 names, quoted fields, short rows and columns in any order', async () => {
+    const acc = path.join(dir, 'bom-accounts.csv');
+    // Header with a UTF-8 BOM, columns in another order and in upper case, a quoted field with a comma
+    // and a doubled quote, a row shorter than the header.
+    await writeFile(acc, '\ufeffName,ACCOUNT_ID,website\n"Müller ""Bau"", GmbH",A-M,mueller-bau.de\nZeta AG,A-Z\n');
+    const sig = path.join(dir, 'bom-signals.csv');
+    await writeFile(sig, '\ufeffsignal_id,company_name,website\r\nS1,,https://www.mueller-bau.de/impressum\r\nS2,"Zeta AG",\r\nS3,"Müller ""Bau"", GmbH",\r\n');
+    const read = await readAccountsCsv(acc);
+    expect(read.map((a) => [a.accountId, a.name, a.website])).toEqual([
+      ['A-M', 'Müller "Bau", GmbH', 'mueller-bau.de'],
+      ['A-Z', 'Zeta AG', null],
+    ]);
+    const out = buffer();
+    const summary = await matchFiles({ accounts: acc, signals: sig, out });
+    expect(summary.signals).toBe(3);
+    const rows = parse(out.text, { columns: true }) as MatchRow[];
+    expect(rows.map((r) => [r.signal_id, r.status, r.account_id])).toEqual([
+      ['S1', 'matched', 'A-M'],
+      ['S2', 'matched', 'A-Z'],
+      ['S3', 'matched', 'A-M'],
+    ]);
+  });
+
+  it('quotes output fields that need it, so any CSV reader gets every value back', () => {
+    const awkward = ['S,1', ' lead', 'trail\t', 'say "hi"', 'two\nlines', 'cr\rhere', 'plain', ''];
+    for (const v of awkward) {
+      const line = resultToCsvLine({
+        signalId: v, status: 'review', accountId: null, rule: 'name-exact', confidence: 0.9,
+        candidates: [{ accountId: 'A,1', rule: 'name-exact', score: 0.9, reason: 'r' }, { accountId: 'A2', rule: 'name-exact', score: 0.8, reason: 'r' }],
+        explanation: v, evidence: { websiteDomains: [], sharedHostDomains: [], emailDomains: [], freeMailDomains: [], nameKey: '', country: null, duns: null },
+      });
+      const [row] = parse(line, { relax_quotes: false }) as string[][];
+      expect(row).toEqual([v, 'review', '', 'name-exact', '0.900', 'A,1;A2', v]);
+    }
+  });
+
+  it('a broken record is an InputError naming the file and its line', async () => {
+    const sig = path.join(dir, 'broken-signals.csv');
+    await writeFile(sig, 'signal_id,company_name\nS1,Acme\nS2,"Acme\nS3,Zeta\n');
+    const err = await matchFiles({ accounts, signals: sig, out: buffer() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/broken-signals\.csv:3: broken quote/);
   });
 });
 
