@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// File-mode matching end to end: `partnersync match --accounts A --signals S --out M` as a user runs it
+// (a new process: start-up, CSV reading, index, matching, CSV writing), against the sqlite3 shell doing
+// an exact-domain join of the same files (`.import` both, index, join written to a CSV) in the same run.
+// Prints figures; asserts nothing.
+//
+//   npx tsc -p tsconfig.build.json && node bench/match-files.mjs [--accounts N] [--signals M]
+//
+// The data is bench/match.mjs's (bench/match-data.mjs), written as CSV in the dev set's layout. Each
+// file has one extra column for the shell's benefit, which partnersync ignores: the accounts' clean
+// `domain` and the signals' `sql_domain`; the shell joins those (no URL parsing, names or hierarchy),
+// partnersync gets the messy columns and does all of its work.
+// Peak RSS is each child's VmHWM from /proc (Linux), sampled while it runs.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { matchData } from './match-data.mjs';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const arg = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : dflt;
+};
+const N = arg('accounts', 300_000);
+const M = arg('signals', 300_000);
+if (!fs.existsSync(path.join(repo, 'dist', 'commands', 'match.js'))) {
+  console.error('dist/ is missing: build first with `npx tsc -p tsconfig.build.json`');
+  process.exit(2);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-match-files-'));
+const accountsCsv = path.join(dir, 'accounts.csv');
+const signalsCsv = path.join(dir, 'signals.csv');
+
+const cell = (v) => (v == null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+function writeCsv(file, header, rows, count) {
+  const fd = fs.openSync(file, 'w');
+  let buf = header.join(',') + '\n';
+  for (let i = 0; i < count; i++) {
+    buf += rows(i).map(cell).join(',') + '\n';
+    if (buf.length > 1 << 20) {
+      fs.writeSync(fd, buf);
+      buf = '';
+    }
+  }
+  fs.writeSync(fd, buf);
+  fs.closeSync(fd);
+}
+
+function peakOf(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds (user + system) of a running process, from /proc/<pid>/stat (ticks of 1/100 s). */
+function cpuOf(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function timed(cmd, argv, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { ...opts, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (opts.input) child.stdin.end(opts.input);
+    let peak = 0;
+    let cpu = 0;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    // Sampled, so the last ≤ 50 ms of CPU before exit are not counted.
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, peakOf(child.pid));
+      cpu = Math.max(cpu, cpuOf(child.pid));
+    }, 50);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve({ seconds, peak, cpu, stdout });
+    });
+  });
+}
+
+const mb = (b) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const lines = (file) => fs.readFileSync(file, 'latin1').split('\n').filter((l) => l !== '').length;
+
+try {
+  const { account, signal, domainOf } = matchData(N);
+  process.stdout.write(`generating ${N.toLocaleString('en-US')} accounts × ${M.toLocaleString('en-US')} signals… `);
+  writeCsv(accountsCsv, ['account_id', 'name', 'website', 'domains', 'parent_account_id', 'country', 'domain'], (i) => {
+    const a = account(i);
+    return [a.accountId, a.name, a.website, a.domains.join(';'), a.parentAccountId, a.country, domainOf(i)];
+  }, N);
+  writeCsv(signalsCsv, ['signal_id', 'partner', 'population', 'company_name', 'website', 'email', 'country', 'sql_domain'], (j) => {
+    const s = signal(j);
+    return [s.rec.signalId, 'bench', 'Customers', s.rec.companyName, s.rec.website, s.rec.email, null, s.sqlDomain];
+  }, M);
+  console.log(`${mb(fs.statSync(accountsCsv).size)} + ${mb(fs.statSync(signalsCsv).size)} in ${dir}`);
+  spawnSync('sync');
+
+  const out = path.join(dir, 'matches.csv');
+  const ours = await timed(process.execPath, [path.join(repo, 'bin', 'partnersync.js'), 'match', '--accounts', accountsCsv, '--signals', signalsCsv, '--out', out], { cwd: dir });
+  const results = lines(out) - 1;
+  console.log(`partnersync match  ${ours.seconds.toFixed(2)} s wall, ${ours.cpu.toFixed(2)} s CPU, peak RSS ${mb(ours.peak)}  → ${Math.round(M / ours.seconds).toLocaleString('en-US')} signals/s end to end (${results.toLocaleString('en-US')} result rows)`);
+  console.log(`                   ${ours.stdout.trim().split('\n').pop()}`);
+
+  spawnSync('sync');
+  const sqlite3 = spawnSync('sqlite3', ['-version'], { encoding: 'utf8' });
+  if (sqlite3.error) console.log('sqlite3 shell: not installed, so no comparison (Debian/Ubuntu: apt-get install -y sqlite3)');
+  else {
+    const joined = path.join(dir, 'joined.csv');
+    const script = [
+      '.mode csv',
+      `.import '${accountsCsv}' accounts`,
+      `.import '${signalsCsv}' signals`,
+      'CREATE INDEX accounts_domain ON accounts(domain);',
+      `.output '${joined}'`,
+      "SELECT s.signal_id, a.account_id FROM signals s JOIN accounts a ON a.domain = s.sql_domain WHERE s.sql_domain <> '';",
+      '.output stdout',
+    ].join('\n');
+    const theirs = await timed('sqlite3', [path.join(dir, 'join.db')], { input: script + '\n' });
+    console.log(`sqlite3 shell      ${theirs.seconds.toFixed(2)} s wall, ${theirs.cpu.toFixed(2)} s CPU, peak RSS ${mb(theirs.peak)}  (.import both files, index, exact-domain join to CSV: ${lines(joined).toLocaleString('en-US')} rows)`);
+    console.log(`ratio              partnersync is ${(ours.seconds / theirs.seconds).toFixed(2)}× the shell's wall time, ${(ours.cpu / theirs.cpu).toFixed(2)}× its CPU time`);
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
