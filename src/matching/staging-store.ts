@@ -4,8 +4,9 @@
  * `match_review` (the queue, and the decisions people made). A stored decision wins over the engine on every
  * later run: accepted → matched to the chosen account, rejected → unmatched.
  *
- * The two tables are created by the staging migration `010-matching`. Writing a million matches is
- * batched: multi-row inserts sized to stay under SQLite's bound-parameter limit, all in one transaction.
+ * The two tables are created by the staging migration `010-matching`. All of a run's rows are written in
+ * one transaction: on SQLite by prepared statements on the pooled connection, on Postgres by multi-row
+ * inserts (see `writeSqlite`, `writeBatched`).
  *
  * @example
  *   const summary = await runStagedMatch(staging.db, policy, runId);
@@ -103,6 +104,18 @@ export function insertBatchSize(columns: number): number {
   return Math.max(1, Math.min(500, Math.floor(32_000 / columns)));
 }
 
+/** The columns of a `matches` row and of a new (open) `match_review` item, as `resultRows` fills them. */
+const MATCH_COLUMNS = ['signal_id', 'status', 'account_id', 'rule', 'confidence', 'candidate_account_ids', 'candidates', 'explanation', 'decided_by', 'run_id', 'matched_at'] as const;
+const REVIEW_COLUMNS = ['signal_id', 'status', 'candidates', 'explanation', 'created_at'] as const;
+type MatchRow = Record<(typeof MATCH_COLUMNS)[number], unknown>;
+type ReviewRow = Record<(typeof REVIEW_COLUMNS)[number], unknown>;
+
+/** What one signal writes: its `matches` row and, for a new doubtful signal, an open review item. */
+interface SignalRows {
+  match: MatchRow;
+  review: ReviewRow | undefined;
+}
+
 /** Matches every staged signal, replaces `matches`, and opens review items for new doubtful signals. */
 export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: string | null, now = new Date().toISOString()): Promise<StagedMatchSummary> {
   const accounts = await readStagedAccounts(db, policy);
@@ -110,41 +123,96 @@ export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: strin
   const decisions = await readDecisions(db);
   const matcher = createMatcher(accounts, policy);
   const summary: StagedMatchSummary = { signals: 0, matched: 0, review: 0, unmatched: 0, decidedByReview: 0, cycles: matcher.index.cycles };
-  await db.transaction(async (trx) => {
-    await trx(MATCHES_TABLE).delete();
-    // Open items are refreshed with the engine's latest candidates; decided ones are left as people left them.
-    await trx(REVIEW_TABLE).where('status', 'open').delete();
-    // Rows are matched and written one batch at a time, so a million results never sit in memory at once.
-    let rows: Record<string, unknown>[] = [];
-    let reviews: Record<string, unknown>[] = [];
-    const rowBatch = insertBatchSize(11);
-    const reviewBatch = insertBatchSize(6);
+  // Rows are made as they are written, so a million results never sit in memory at once.
+  const seen = new Set<string>();
+  const rows = (function* (): Generator<SignalRows> {
     for (const s of signals) {
+      // `matches` has one row per signal: a repeated id would fail the write with the database's own words.
+      if (seen.has(s.signalId))
+        throw new InputError(`partner_signals: signal_id "${s.signalId}" appears more than once`, {
+          hint: 'signal ids must be unique: check the model that builds partner_signals; the previous matches are kept',
+        });
+      seen.add(s.signalId);
       const d = decisions.get(s.signalId);
       const r = applyDecision(matcher.match(s), d);
       summary.signals++;
       summary[r.status]++;
       if (r.decidedBy === 'review') summary.decidedByReview++;
-      rows.push({
-        signal_id: r.signalId, status: r.status, account_id: r.accountId, rule: r.rule, confidence: r.confidence,
-        candidate_account_ids: r.candidates.map((c) => c.accountId).join(';'), candidates: JSON.stringify(r.candidates),
-        explanation: r.explanation, decided_by: r.decidedBy ?? 'engine', run_id: runId, matched_at: now,
-      });
-      if (r.status === 'review' && !d)
-        reviews.push({ signal_id: r.signalId, status: 'open', candidates: JSON.stringify(r.candidates), explanation: r.explanation, created_at: now });
-      if (rows.length >= rowBatch) {
-        await trx(MATCHES_TABLE).insert(rows);
-        rows = [];
+      const candidates = JSON.stringify(r.candidates);
+      let ids = '';
+      for (const c of r.candidates) ids = ids === '' ? c.accountId : `${ids};${c.accountId}`;
+      yield {
+        match: {
+          signal_id: r.signalId, status: r.status, account_id: r.accountId, rule: r.rule, confidence: r.confidence,
+          candidate_account_ids: ids, candidates, explanation: r.explanation, decided_by: r.decidedBy ?? 'engine', run_id: runId, matched_at: now,
+        },
+        review: r.status === 'review' && !d ? { signal_id: r.signalId, status: 'open', candidates, explanation: r.explanation, created_at: now } : undefined,
+      };
+    }
+  })();
+  if ((db.client as { config: { client?: unknown } }).config.client === 'better-sqlite3') await writeSqlite(db, rows);
+  else await writeBatched(db, rows);
+  return summary;
+}
+
+/** The better-sqlite3 connection under knex, as far as the SQLite writer uses it. */
+interface RawSqlite {
+  prepare(sql: string): { run(...params: unknown[]): unknown };
+  transaction(fn: () => void): () => void;
+}
+
+/**
+ * SQLite: one prepared statement per table, run row by row in one transaction on the connection knex
+ * pools (borrowed and returned, so the same single connection as every other query). Through knex, each
+ * batch was a new 500-row `INSERT … SELECT … UNION ALL` to build, escape and compile: 200k matches took
+ * 9 s, nearly all of it there.
+ */
+async function writeSqlite(db: Knex, rows: Iterable<SignalRows>): Promise<void> {
+  const client = db.client as { acquireConnection(): Promise<RawSqlite>; releaseConnection(c: RawSqlite): Promise<void> };
+  const conn = await client.acquireConnection();
+  try {
+    const insert = (table: string, cols: readonly string[]) => conn.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`);
+    const match = insert(MATCHES_TABLE, MATCH_COLUMNS);
+    const review = insert(REVIEW_TABLE, REVIEW_COLUMNS);
+    conn.transaction(() => {
+      conn.prepare(`DELETE FROM ${MATCHES_TABLE}`).run();
+      // Open items are refreshed with the engine's latest candidates; decided ones are left as people left them.
+      conn.prepare(`DELETE FROM ${REVIEW_TABLE} WHERE status = 'open'`).run();
+      for (const r of rows) {
+        match.run(r.match);
+        if (r.review) review.run(r.review);
+      }
+    })();
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
+
+/** Postgres (any other dialect): multi-row inserts through knex, in one transaction. */
+async function writeBatched(db: Knex, rows: Iterable<SignalRows>): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx(MATCHES_TABLE).delete();
+    // Open items are refreshed with the engine's latest candidates; decided ones are left as people left them.
+    await trx(REVIEW_TABLE).where('status', 'open').delete();
+    let matches: MatchRow[] = [];
+    let reviews: ReviewRow[] = [];
+    const matchBatch = insertBatchSize(MATCH_COLUMNS.length);
+    const reviewBatch = insertBatchSize(REVIEW_COLUMNS.length);
+    for (const r of rows) {
+      matches.push(r.match);
+      if (r.review) reviews.push(r.review);
+      if (matches.length >= matchBatch) {
+        await trx(MATCHES_TABLE).insert(matches);
+        matches = [];
       }
       if (reviews.length >= reviewBatch) {
         await trx(REVIEW_TABLE).insert(reviews);
         reviews = [];
       }
     }
-    if (rows.length) await trx(MATCHES_TABLE).insert(rows);
+    if (matches.length) await trx(MATCHES_TABLE).insert(matches);
     if (reviews.length) await trx(REVIEW_TABLE).insert(reviews);
   });
-  return summary;
 }
 
 export interface ReviewItem {

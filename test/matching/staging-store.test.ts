@@ -3,6 +3,7 @@ import { openStaging, type Staging } from '../../src/staging/db.js';
 import { decideReview, insertBatchSize, listReview, runStagedMatch } from '../../src/matching/staging-store.js';
 import { MatchPolicy } from '../../src/matching/types.js';
 import { dialects, newStagingUrl, type TestStaging } from '../helpers/staging.js';
+import { InputError } from '../../src/errors.js';
 
 const policy = MatchPolicy.parse({});
 
@@ -51,6 +52,22 @@ describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
     expect(Number(n)).toBe(extra + 3);
     const m = ((await staging.db('matches').where({ account_id: 'A3', rule: 'email-domain', run_id: 'run-1' }).count({ m: '*' })) as { m: number | string }[])[0]?.m;
     expect(Number(m)).toBe(extra);
+    expect((await listReview(staging.db)).map((r) => r.signalId)).toEqual(['S1']);
+  });
+
+  it('a run that fails while writing leaves the previous run\'s matches as they were', async () => {
+    t = newStagingUrl(dialect, 't_match');
+    staging = await openStaging(t.url);
+    await seed(staging);
+    await runStagedMatch(staging.db, policy, 'run-1');
+    const before = await staging.db('matches').orderBy('signal_id').select('signal_id', 'status', 'run_id');
+    expect(before).toHaveLength(3);
+    // A signal id staged twice, found only after the other rows of the run are written.
+    await staging.db('partner_signals').insert({ signal_id: 'S2', partner: 'P', email: 'jo@acme.com' } as never);
+    const err = await runStagedMatch(staging.db, policy, 'run-2').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain('signal_id "S2" appears more than once');
+    expect(await staging.db('matches').orderBy('signal_id').select('signal_id', 'status', 'run_id')).toEqual(before);
     expect((await listReview(staging.db)).map((r) => r.signalId)).toEqual(['S1']);
   });
 
