@@ -9,11 +9,12 @@
 //
 // Target (issue 5): at most 2× sqlite3's time, peak RSS under 200 MB whatever the file size.
 // Peak RSS is the child's VmHWM from /proc (Linux), sampled while it runs and read at exit.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timed } from './child.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -46,52 +47,6 @@ function generate() {
   }
   fs.writeSync(fd, buf);
   fs.closeSync(fd);
-}
-
-function peakOf(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-// CPU seconds (user + system) of a running process from /proc/<pid>/stat, in clock ticks of 1/100 s
-// (Linux's USER_HZ). Wall time on a shared machine mostly measures the load; CPU time is what the
-// two programs actually cost, so both are printed.
-function cpuOf(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function timed(cmd, args, opts) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let peak = 0;
-    let cpu = 0;
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.resume();
-    // Sampled, so the last ≤ 50 ms of CPU before exit are not counted.
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, peakOf(child.pid));
-      cpu = Math.max(cpu, cpuOf(child.pid));
-    }, 50);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(sampler);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve({ seconds, peak, cpu });
-    });
-  });
 }
 
 /** Write back dirty pages (coreutils `sync`) so no program pays for the previous one's writes. */

@@ -11,21 +11,18 @@
 // `domain` and the signals' `sql_domain`; the shell joins those (no URL parsing, names or hierarchy),
 // partnersync gets the messy columns and does all of its work.
 // Peak RSS is each child's VmHWM from /proc (Linux), sampled while it runs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { numberArg, timed } from './child.mjs';
 import { matchData } from './match-data.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
-const arg = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : dflt;
-};
-const N = arg('accounts', 300_000);
-const M = arg('signals', 300_000);
+const N = numberArg(args, 'accounts', 300_000);
+const M = numberArg(args, 'signals', 300_000);
 if (!fs.existsSync(path.join(repo, 'dist', 'commands', 'match.js'))) {
   console.error('dist/ is missing: build first with `npx tsc -p tsconfig.build.json`');
   process.exit(2);
@@ -48,52 +45,6 @@ function writeCsv(file, header, rows, count) {
   }
   fs.writeSync(fd, buf);
   fs.closeSync(fd);
-}
-
-function peakOf(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system) of a running process, from /proc/<pid>/stat (ticks of 1/100 s). */
-function cpuOf(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function timed(cmd, argv, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { ...opts, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    if (opts.input) child.stdin.end(opts.input);
-    let peak = 0;
-    let cpu = 0;
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    // Sampled, so the last ≤ 50 ms of CPU before exit are not counted.
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, peakOf(child.pid));
-      cpu = Math.max(cpu, cpuOf(child.pid));
-    }, 50);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(sampler);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve({ seconds, peak, cpu, stdout });
-    });
-  });
 }
 
 const mb = (b) => `${(b / 1024 / 1024).toFixed(0)} MB`;

@@ -29,15 +29,12 @@
 // sides' figures and made them swing from run to run (the SQL load by 2.0-4.2 s).
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
+import { numberArg } from './child.mjs';
 import { matchData } from './match-data.mjs';
 
 const args = process.argv.slice(2);
-const arg = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : dflt;
-};
-const N = arg('accounts', 300_000);
-const M = arg('signals', 300_000);
+const N = numberArg(args, 'accounts', 300_000);
+const M = numberArg(args, 'signals', 300_000);
 const withSql = !args.includes('--no-sql');
 
 const { createMatcher } = await import(new URL('../dist/matching/engine.js', import.meta.url).href).catch((e) => {
