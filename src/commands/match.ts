@@ -68,8 +68,12 @@ async function* csvBatches(file: string, required: readonly string[], oneOf: rea
     for await (const batch of events) {
       const rows: string[][] = [];
       for (const e of batch) {
-        if (e.kind === 'bad')
-          throw new InputError(`${file}:${e.line}: ${e.reason}`, { hint: `fix the record on line ${e.line} of ${file}; nothing was matched past it` });
+        if (e.kind === 'bad') {
+          // The reader's own advice for undecodable bytes names the extract's `encoding` option.
+          if (e.code === 'UNDECODABLE')
+            throw new InputError(`${file}:${e.line}: ${e.reason.replace(/ \(.*\)$/, '')}`, { hint: `match reads its files as UTF-8: convert ${file} (e.g. iconv -f latin1 -t utf-8)` });
+          throw new InputError(`${file}:${e.line}: ${e.reason}`, { hint: `fix the record on line ${e.line} of ${file} and run again` });
+        }
         if (cols) rows.push(e.fields);
         else cols = headerColumns(file, e.fields, required, oneOf);
       }
@@ -180,8 +184,7 @@ function csvCell(v: string): string {
 
 /** One output line (with the trailing newline) for a result. */
 export function resultToCsvLine(r: MatchResult): string {
-  let ids = '';
-  for (const c of r.candidates) ids = ids === '' ? c.accountId : `${ids};${c.accountId}`;
+  const ids = r.candidates.map((c) => c.accountId).join(';');
   // status, rule and the fixed-point confidence are the engine's own tokens: nothing to quote.
   return `${csvCell(r.signalId)},${r.status},${csvCell(r.accountId ?? '')},${r.rule ?? ''},${r.confidence.toFixed(3)},${csvCell(ids)},${csvCell(r.explanation)}\n`;
 }

@@ -104,7 +104,7 @@ export function insertBatchSize(columns: number): number {
   return Math.max(1, Math.min(500, Math.floor(32_000 / columns)));
 }
 
-/** The columns of a `matches` row and of a new (open) `match_review` item, as `resultRows` fills them. */
+/** The columns of a `matches` row and of a new (open) `match_review` item, as `runStagedMatch` fills them. */
 const MATCH_COLUMNS = ['signal_id', 'status', 'account_id', 'rule', 'confidence', 'candidate_account_ids', 'candidates', 'explanation', 'decided_by', 'run_id', 'matched_at'] as const;
 const REVIEW_COLUMNS = ['signal_id', 'status', 'candidates', 'explanation', 'created_at'] as const;
 type MatchRow = Record<(typeof MATCH_COLUMNS)[number], unknown>;
@@ -139,12 +139,10 @@ export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: strin
       summary[r.status]++;
       if (r.decidedBy === 'review') summary.decidedByReview++;
       const candidates = JSON.stringify(r.candidates);
-      let ids = '';
-      for (const c of r.candidates) ids = ids === '' ? c.accountId : `${ids};${c.accountId}`;
       yield {
         match: {
           signal_id: r.signalId, status: r.status, account_id: r.accountId, rule: r.rule, confidence: r.confidence,
-          candidate_account_ids: ids, candidates, explanation: r.explanation, decided_by: r.decidedBy ?? 'engine', run_id: runId, matched_at: now,
+          candidate_account_ids: r.candidates.map((c) => c.accountId).join(';'), candidates, explanation: r.explanation, decided_by: r.decidedBy ?? 'engine', run_id: runId, matched_at: now,
         },
         review: r.status === 'review' && !d ? { signal_id: r.signalId, status: 'open', candidates, explanation: r.explanation, created_at: now } : undefined,
       };

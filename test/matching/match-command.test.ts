@@ -120,6 +120,13 @@ describe('matchFiles (file mode)', () => {
     const err = await matchFiles({ accounts, signals: sig, out: buffer() }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(/broken-signals\.csv:3: broken quote/);
+    // Latin-1 bytes in a file read as UTF-8: an error naming the line, never mangled names.
+    const latin1 = path.join(dir, 'latin1-accounts.csv');
+    await writeFile(latin1, Buffer.concat([Buffer.from('account_id,name\nA1,Acme\nA2,M'), Buffer.from([0xfc]), Buffer.from('ller GmbH\n')]));
+    const bad = await matchFiles({ accounts: latin1, signals, out: buffer() }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(InputError);
+    expect((bad as Error).message).toBe(`${latin1}:3: undecodable bytes in field 2: not valid UTF-8`);
+    expect((bad as InputError).hint).toContain('UTF-8');
   });
 });
 
