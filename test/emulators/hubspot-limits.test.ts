@@ -49,7 +49,9 @@ describe('HubSpot emulator: limits', () => {
   });
 
   it("retries the search endpoint's secondly 429 with the client's own 1 s back-off", async () => {
-    emu = await start({ seedData: { companies: [{ name: 'A' }] }, searchRateLimit: { max: 1, intervalMs: 700 } });
+    // A window just under the client's 1 s back-off: the second search lands in it even on a machine that
+    // stalls for most of a second between the two calls, and the retry lands after it.
+    emu = await start({ seedData: { companies: [{ name: 'A' }] }, searchRateLimit: { max: 1, intervalMs: 950 } });
     const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const client = new Client({ accessToken: DEFAULT_HUBSPOT_TOKEN, basePath: emu.url, numberOfApiCallRetries: 2 });
     const req = { filterGroups: [], limit: 10, after: '0', sorts: [], properties: [] };
