@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStaging, type Staging } from '../../src/staging/db.js';
-import { decideReview, insertBatchSize, listReview, runStagedMatch } from '../../src/matching/staging-store.js';
+import { decideReview, listReview, runStagedMatch, UNNEST_ROWS } from '../../src/matching/staging-store.js';
 import { MatchPolicy } from '../../src/matching/types.js';
 import { dialects, newStagingUrl, type TestStaging } from '../helpers/staging.js';
 import { InputError } from '../../src/errors.js';
@@ -24,7 +24,7 @@ async function seed(staging: Staging, extraSignals = 0): Promise<void> {
     { signal_id: 'S2', partner: 'P', website: 'https://eu.acme.com/x' }, // A3 by website
     { signal_id: 'S3', partner: 'P', email: 'x@gmail.com' }, // free-mail only: unmatched
   ];
-  // Enough extra signals to need several INSERT batches (the batch size is bound by SQLite's limits).
+  // Extra signals, enough for several INSERT batches where the write is batched.
   for (let i = 0; i < extraSignals; i++) signals.push({ signal_id: `X${String(i).padStart(5, '0')}`, partner: 'P', email: `jo${i}@acme.com` } as never);
   for (let i = 0; i < signals.length; i += 100) await staging.db('partner_signals').insert(signals.slice(i, i + 100));
 }
@@ -44,7 +44,8 @@ describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
     staging = await openStaging(t.url);
     expect(await staging.db.schema.hasTable('matches')).toBe(true);
     expect(await staging.db.schema.hasTable('match_review')).toBe(true);
-    const extra = insertBatchSize(11) * 2 + 7;
+    // Several Postgres INSERT batches and a part-filled last one (SQLite writes row by row).
+    const extra = UNNEST_ROWS * 2 + 7;
     await seed(staging, extra);
     const summary = await runStagedMatch(staging.db, policy, 'run-1', '2024-01-01T00:00:00.000Z');
     expect(summary).toMatchObject({ signals: extra + 3, matched: extra + 1, review: 1, unmatched: 1, decidedByReview: 0 });
@@ -69,6 +70,28 @@ describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
     expect((err as Error).message).toContain('signal_id "S2" appears more than once');
     expect(await staging.db('matches').orderBy('signal_id').select('signal_id', 'status', 'run_id')).toEqual(before);
     expect((await listReview(staging.db)).map((r) => r.signalId)).toEqual(['S1']);
+  });
+
+  it('stores every result exactly as the engine made it, awkward characters included', async () => {
+    t = newStagingUrl(dialect, 't_match');
+    staging = await openStaging(t.url);
+    await seed(staging);
+    // Characters with a meaning in SQL, CSV or a Postgres array literal, in an account name that ends
+    // up in the explanation; and a review item (S1) with its candidates as JSON.
+    const awkward = 'Q {Brace}, "Quote" \\ Back\'s NULL, Ltd';
+    await staging.db('accounts').where({ account_id: 'A3' }).update({ name: awkward });
+    const summary = await runStagedMatch(staging.db, policy, null);
+    expect(summary.signals).toBe(3);
+    const rows = (await staging.db('matches').orderBy('signal_id').select('*')) as Record<string, unknown>[];
+    const s2 = rows.find((r) => r.signal_id === 'S2')!;
+    expect(s2).toMatchObject({ status: 'matched', account_id: 'A3', rule: 'website-domain', decided_by: 'engine', run_id: null, candidate_account_ids: '' });
+    expect(Number(s2.confidence)).toBeCloseTo(0.98, 5);
+    expect(String(s2.explanation)).toContain(`A3 (${awkward})`);
+    const s1 = rows.find((r) => r.signal_id === 'S1')!;
+    expect(s1).toMatchObject({ status: 'review', account_id: null, candidate_account_ids: 'A1;A2' });
+    expect(JSON.parse(String(s1.candidates)).map((c: { accountId: string }) => c.accountId)).toEqual(['A1', 'A2']);
+    const [item] = await listReview(staging.db);
+    expect(item).toMatchObject({ signalId: 'S1', status: 'open', explanation: s1.explanation });
   });
 
   it('review decisions win over the engine on the next run', async () => {
