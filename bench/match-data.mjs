@@ -1,4 +1,4 @@
-// The generated data of the match benchmarks (bench/match.mjs, bench/match-files.mjs): deterministic
+// The generated data of the match benchmarks (bench/match.mjs, match-files.mjs, match-staged.mjs): deterministic
 // (seeded), so every run and both benchmarks see the same accounts and signals.
 //
 //   const { account, signal } = matchData(1_000_000);

@@ -6,7 +6,7 @@
 //   node bench/match.mjs --accounts 1000000 --signals 1000000
 //
 // Prints figures; asserts nothing. Data is generated deterministically (seeded), never read from disk, as
-// flat strings, the form a CSV reader or database driver returns (see `flat`), for both sides, and all of
+// flat strings, the form a CSV reader or database driver returns (see `flat` in match-data.mjs), for both sides, and all of
 // it before either side's clock starts.
 // The SQL side gets pre-normalised domains (its best case: no URL parsing, no names, no hierarchy); the
 // engine gets raw, messy inputs and does all of its work.
@@ -42,7 +42,7 @@ const { createMatcher } = await import(new URL('../dist/matching/engine.js', imp
   process.exit(1);
 });
 
-// --- deterministic generator (shared with bench/match-files.mjs) ---------------------------------
+// --- deterministic generator (bench/match-data.mjs, shared with match-files.mjs and match-staged.mjs) --
 const { account, signal, domainOf, flat } = matchData(N);
 
 const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
