@@ -1,5 +1,5 @@
 // The generated data of the match benchmarks (bench/match.mjs, match-files.mjs, match-staged.mjs): deterministic
-// (seeded), so every run and both benchmarks see the same accounts and signals.
+// (seeded), so every run and every one of them sees the same accounts and signals.
 //
 //   const { account, signal } = matchData(1_000_000);
 //   account(7)   // { accountId: 'A7', name, website (messy), domains, parentAccountId, country }
