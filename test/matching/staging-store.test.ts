@@ -29,6 +29,15 @@ async function seed(staging: Staging, extraSignals = 0): Promise<void> {
   for (let i = 0; i < signals.length; i += 100) await staging.db('partner_signals').insert(signals.slice(i, i + 100));
 }
 
+/** The index definitions on `matches`, sorted (SQLite's include the statement that made each). */
+async function matchIndexes(staging: Staging): Promise<string[]> {
+  const rows =
+    staging.dialect === 'sqlite'
+      ? ((await staging.db.raw("SELECT name || ': ' || coalesce(sql, '(key)') AS d FROM sqlite_master WHERE type = 'index' AND tbl_name = 'matches'")) as { d: string }[])
+      : (((await staging.db.raw("SELECT indexname || ': ' || indexdef AS d FROM pg_indexes WHERE tablename = 'matches' AND schemaname = current_schema()")) as { rows: { d: string }[] }).rows);
+  return rows.map((r) => r.d).sort();
+}
+
 describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
   let t: TestStaging | undefined;
   let staging: Staging | undefined;
@@ -47,8 +56,10 @@ describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
     // Several Postgres INSERT batches and a part-filled last one (SQLite writes row by row).
     const extra = UNNEST_ROWS * 2 + 7;
     await seed(staging, extra);
+    const indexes = await matchIndexes(staging);
     const summary = await runStagedMatch(staging.db, policy, 'run-1', '2024-01-01T00:00:00.000Z');
     expect(summary).toMatchObject({ signals: extra + 3, matched: extra + 1, review: 1, unmatched: 1, decidedByReview: 0 });
+    expect(await matchIndexes(staging)).toEqual(indexes);
     const n = ((await staging.db('matches').count({ n: '*' })) as { n: number | string }[])[0]?.n;
     expect(Number(n)).toBe(extra + 3);
     const m = ((await staging.db('matches').where({ account_id: 'A3', rule: 'email-domain', run_id: 'run-1' }).count({ m: '*' })) as { m: number | string }[])[0]?.m;
@@ -65,10 +76,14 @@ describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
     expect(before).toHaveLength(3);
     // A signal id staged twice, found only after the other rows of the run are written.
     await staging.db('partner_signals').insert({ signal_id: 'S2', partner: 'P', email: 'jo@acme.com' } as never);
+    const indexesBefore = await matchIndexes(staging);
+    expect(indexesBefore.length).toBeGreaterThanOrEqual(3); // the key, account_id, status
     const err = await runStagedMatch(staging.db, policy, 'run-2').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toContain('signal_id "S2" appears more than once');
     expect(await staging.db('matches').orderBy('signal_id').select('signal_id', 'status', 'run_id')).toEqual(before);
+    // The writer drops and rebuilds the table's indexes around its inserts: all back after a failure.
+    expect(await matchIndexes(staging)).toEqual(indexesBefore);
     expect((await listReview(staging.db)).map((r) => r.signalId)).toEqual(['S1']);
   });
 
