@@ -36,23 +36,29 @@ function isSqlite(db: Knex): boolean {
 }
 
 /**
- * Every row of a staged table as an array of values, with the columns' positions by name. On SQLite the
- * rows come from better-sqlite3 as arrays (its row objects, built column by column, took ~1.5 s more
- * per million rows); on Postgres from knex's row objects.
+ * Maps every row of a staged table, given as an array of values with the columns' positions by name. On
+ * SQLite the rows are stepped through as better-sqlite3's arrays, one at a time (its row objects, built
+ * column by column, took ~1.5 s more per million rows, and a million of them sat in memory beside the
+ * records made from them); on Postgres they come from knex's row objects.
  */
-async function readRows(db: Knex, table: string): Promise<{ at: ReadonlyMap<string, number>; rows: unknown[][] }> {
+async function mapRows<T>(db: Knex, table: string, fn: (row: readonly unknown[], at: ReadonlyMap<string, number>) => T): Promise<T[]> {
+  const out: T[] = [];
   if (isSqlite(db)) {
     const conn = await acquire(db);
     try {
       const stmt = conn.prepare(`SELECT * FROM "${table}"`).raw(true);
-      return { at: new Map(stmt.columns().map((c, i) => [c.name, i])), rows: stmt.all() as unknown[][] };
+      const at = new Map(stmt.columns().map((c, i) => [c.name, i]));
+      for (const row of stmt.iterate()) out.push(fn(row as unknown[], at));
     } finally {
       await release(db, conn);
     }
+    return out;
   }
   const objects = (await db(table).select('*')) as Record<string, unknown>[];
   const names = objects.length > 0 ? Object.keys(objects[0]!) : [];
-  return { at: new Map(names.map((n, i) => [n, i])), rows: objects.map((o) => names.map((n) => o[n])) };
+  const at = new Map(names.map((n, i) => [n, i]));
+  for (const o of objects) out.push(fn(names.map((n) => o[n]), at));
+  return out;
 }
 
 /** A text value of the row (null for a missing column or SQL NULL). */
@@ -63,7 +69,6 @@ function text(row: readonly unknown[], at: number | undefined): string | null {
 
 export async function readStagedAccounts(db: Knex, policy: MatchPolicy): Promise<AccountRecord[]> {
   await requireTable(db, 'accounts');
-  const { at, rows } = await readRows(db, 'accounts');
   const contacts = new Map<string, string[]>();
   if (policy.rules.includes('contact-email-domain') && (await db.schema.hasTable('contacts'))) {
     for (const c of (await db('contacts').select('account_id', 'email')) as Row[]) {
@@ -73,17 +78,16 @@ export async function readStagedAccounts(db: Knex, policy: MatchPolicy): Promise
       else contacts.set(c.account_id, [c.email]);
     }
   }
-  const [id, name, website, domains, parent, country, duns] = ['account_id', 'name', 'website', 'domains', 'parent_account_id', 'country', 'duns'].map((c) => at.get(c));
-  return rows.map((r) => {
-    const accountId = text(r, id) ?? '';
+  return mapRows(db, 'accounts', (r, at) => {
+    const accountId = text(r, at.get('account_id')) ?? '';
     return {
       accountId,
-      name: text(r, name) ?? '',
-      website: text(r, website),
-      domains: list(text(r, domains)),
-      parentAccountId: text(r, parent),
-      country: text(r, country),
-      duns: text(r, duns),
+      name: text(r, at.get('name')) ?? '',
+      website: text(r, at.get('website')),
+      domains: list(text(r, at.get('domains'))),
+      parentAccountId: text(r, at.get('parent_account_id')),
+      country: text(r, at.get('country')),
+      duns: text(r, at.get('duns')),
       contactEmails: contacts.get(accountId) ?? [],
     };
   });
@@ -91,15 +95,13 @@ export async function readStagedAccounts(db: Knex, policy: MatchPolicy): Promise
 
 export async function readStagedSignals(db: Knex): Promise<SignalRecord[]> {
   await requireTable(db, 'partner_signals');
-  const { at, rows } = await readRows(db, 'partner_signals');
-  const [id, name, website, email, country, duns] = ['signal_id', 'company_name', 'website', 'email', 'country', 'duns'].map((c) => at.get(c));
-  return rows.map((r) => ({
-    signalId: text(r, id) ?? '',
-    companyName: text(r, name),
-    website: text(r, website),
-    email: text(r, email),
-    country: text(r, country),
-    duns: text(r, duns),
+  return mapRows(db, 'partner_signals', (r, at) => ({
+    signalId: text(r, at.get('signal_id')) ?? '',
+    companyName: text(r, at.get('company_name')),
+    website: text(r, at.get('website')),
+    email: text(r, at.get('email')),
+    country: text(r, at.get('country')),
+    duns: text(r, at.get('duns')),
   }));
 }
 
@@ -189,6 +191,7 @@ interface RawSqlite {
 interface RawStatement {
   run(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
+  iterate(...params: unknown[]): IterableIterator<unknown>;
   raw(on: boolean): RawStatement;
   columns(): { name: string }[];
 }
@@ -240,6 +243,16 @@ async function writeBatched(db: Knex, rows: Iterable<SignalRows>): Promise<void>
     await trx(MATCHES_TABLE).delete();
     // Open items are refreshed with the engine's latest candidates; decided ones are left as people left them.
     await trx(REVIEW_TABLE).where('status', 'open').delete();
+    // As on SQLite: the secondary indexes (not those behind the key) are made again after the inserts.
+    const indexes = (
+      (await trx.raw(
+        `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS sql FROM pg_index x
+           JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+          WHERE t.relname = ? AND n.nspname = current_schema() AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`,
+        [MATCHES_TABLE],
+      )) as { rows: { name: string; sql: string }[] }
+    ).rows;
+    for (const ix of indexes) await trx.raw('DROP INDEX ??', [ix.name]);
     const matches = new ColumnBatch(MATCHES_TABLE, MATCH_COLUMNS);
     const reviews = new ColumnBatch(REVIEW_TABLE, REVIEW_COLUMNS);
     for (const r of rows) {
@@ -248,6 +261,7 @@ async function writeBatched(db: Knex, rows: Iterable<SignalRows>): Promise<void>
     }
     await matches.flush(trx);
     await reviews.flush(trx);
+    for (const ix of indexes) await trx.raw(ix.sql);
   });
 }
 
