@@ -215,7 +215,8 @@ async function writeSqlite(db: Knex, rows: Iterable<SignalRows>): Promise<void> 
     const review = insert(REVIEW_TABLE, REVIEW_COLUMNS);
     // The secondary indexes of `matches` (as the migration made them: read back, not named here) are
     // dropped and made again around the insert, in the same transaction: built by sorting once, they
-    // cost ~1.1 s at a million rows where keeping them up to date row by row cost ~3.1 s.
+    // cost ~1.1 s at a million rows where keeping them up to date row by row cost ~3.1 s. Readers (WAL)
+    // go on reading the previous results, indexes included, until the commit.
     const indexes = conn.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`).all(MATCHES_TABLE) as { name: string; sql: string }[];
     conn.transaction(() => {
       conn.prepare(`DELETE FROM ${MATCHES_TABLE}`).run();
@@ -243,16 +244,9 @@ async function writeBatched(db: Knex, rows: Iterable<SignalRows>): Promise<void>
     await trx(MATCHES_TABLE).delete();
     // Open items are refreshed with the engine's latest candidates; decided ones are left as people left them.
     await trx(REVIEW_TABLE).where('status', 'open').delete();
-    // As on SQLite: the secondary indexes (not those behind the key) are made again after the inserts.
-    const indexes = (
-      (await trx.raw(
-        `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS sql FROM pg_index x
-           JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-          WHERE t.relname = ? AND n.nspname = current_schema() AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`,
-        [MATCHES_TABLE],
-      )) as { rows: { name: string; sql: string }[] }
-    ).rows;
-    for (const ix of indexes) await trx.raw('DROP INDEX ??', [ix.name]);
+    // The indexes are kept up to date row by row here, not dropped and made again as on SQLite: DROP
+    // INDEX would lock `matches` against readers (a dashboard, a model run) until the commit, where
+    // now they read the previous results meanwhile.
     const matches = new ColumnBatch(MATCHES_TABLE, MATCH_COLUMNS);
     const reviews = new ColumnBatch(REVIEW_TABLE, REVIEW_COLUMNS);
     for (const r of rows) {
@@ -261,7 +255,6 @@ async function writeBatched(db: Knex, rows: Iterable<SignalRows>): Promise<void>
     }
     await matches.flush(trx);
     await reviews.flush(trx);
-    for (const ix of indexes) await trx.raw(ix.sql);
   });
 }
 
