@@ -103,6 +103,7 @@ export function buildProgram(runtime: Runtime): Command {
     .option('--accounts <file>', 'file mode: accounts CSV (account_id,name,website,domains,parent_account_id,country)')
     .option('--signals <file>', 'file mode: signals CSV (signal_id,partner,population,company_name,website,email,country)')
     .option('--out <file>', 'file mode: where to write matches CSV')
+    .option('--encoding <name>', 'file mode: the input files\' encoding: auto (UTF-8 unless a UTF-16 byte-order mark says otherwise) | utf8 | latin1 | windows-1252 | utf16le | utf-16')
     .addHelpText('after', examples([
       'partnersync match                                        # staging: partner_signals × accounts → matches',
       'partnersync match --accounts accounts.csv --signals signals.csv --out matches.csv',
@@ -128,6 +129,7 @@ export function buildProgram(runtime: Runtime): Command {
     .description('show the evidence, candidates and the rule that decided one signal')
     .option('--accounts <file>', 'file mode: accounts CSV')
     .option('--signals <file>', 'file mode: signals CSV')
+    .option('--encoding <name>', 'file mode: the input files\' encoding (see match --help)')
     .action(action(runtime, () => import('./commands/match.js'), 'matchExplain'));
   match
     .command('eval')
@@ -135,6 +137,7 @@ export function buildProgram(runtime: Runtime): Command {
     .requiredOption('--gold <file>', 'gold CSV: signal_id,expected_account_id[,stratum]')
     .option('--accounts <file>', 'file mode: accounts CSV')
     .option('--signals <file>', 'file mode: signals CSV')
+    .option('--encoding <name>', 'the input files\' encoding, the gold file\'s included (see match --help)')
     .action(action(runtime, () => import('./commands/match.js'), 'matchEval'));
   match
     .command('review <action> [signalId] [accountId]')

@@ -55,15 +55,27 @@ type Columns = ReadonlyMap<string, number>;
 const MAX_RECORD_BYTES = 1_048_576;
 
 /**
+ * What `--encoding` accepts for the input files. `auto` (the default): UTF-8, unless a UTF-16 byte-order
+ * mark says otherwise; the others as the extract's CSV option reads them.
+ */
+export const MATCH_ENCODINGS = ['auto', 'utf8', 'latin1', 'windows-1252', 'utf16le', 'utf-16'] as const;
+export type MatchEncoding = (typeof MATCH_ENCODINGS)[number];
+
+/**
  * Streams a CSV file's data rows a chunk at a time, as field arrays with the header's column positions,
  * after checking the required columns. Reads with the extract's CSV reader (csv-reader.ts): its fast
  * path, a UTF-8 or UTF-16 byte-order mark, and a broken record reported with its line; at a million
  * rows, csv-parse with an await per row took most of a file-mode run.
  */
-async function* csvBatches(file: string, required: readonly string[], oneOf: readonly string[] = []): AsyncGenerator<{ cols: Columns; rows: string[][] }> {
+async function* csvBatches(
+  file: string,
+  enc: MatchEncoding,
+  required: readonly string[],
+  oneOf: readonly string[] = [],
+): AsyncGenerator<{ cols: Columns; rows: string[][] }> {
   let cols: Map<string, number> | undefined;
   try {
-    const { encoding, bomLength } = detectEncoding(file, 'auto');
+    const { encoding, bomLength } = detectEncoding(file, enc);
     const events = readCsvBatches({ file, displayName: file, encoding, bomLength, delimiter: ',', quote: '"', maxRecordBytes: MAX_RECORD_BYTES, offset: 0, line: 0 });
     for await (const batch of events) {
       const rows: string[][] = [];
@@ -71,7 +83,9 @@ async function* csvBatches(file: string, required: readonly string[], oneOf: rea
         if (e.kind === 'bad') {
           // The reader's own advice for undecodable bytes names the extract's `encoding` option.
           if (e.code === 'UNDECODABLE')
-            throw new InputError(`${file}:${e.line}: ${e.reason.replace(/ \(.*\)$/, '')}`, { hint: `match reads its files as UTF-8: convert ${file} (e.g. iconv -f latin1 -t utf-8)` });
+            throw new InputError(`${file}:${e.line}: ${e.reason.replace(/ \(.*\)$/, '')}`, {
+              hint: `the file is not UTF-8: name its encoding (--encoding latin1 or windows-1252) or convert it (iconv -f latin1 -t utf-8)`,
+            });
           throw new InputError(`${file}:${e.line}: ${e.reason}`, { hint: `fix the record on line ${e.line} of ${file} and run again` });
         }
         if (cols) rows.push(e.fields);
@@ -115,9 +129,9 @@ function list(v: string | undefined): string[] {
 }
 
 /** Reads an accounts CSV into records. */
-export async function readAccountsCsv(file: string): Promise<AccountRecord[]> {
+export async function readAccountsCsv(file: string, encoding: MatchEncoding = 'auto'): Promise<AccountRecord[]> {
   const out: AccountRecord[] = [];
-  for await (const { cols, rows } of csvBatches(file, ['account_id', 'name'])) {
+  for await (const { cols, rows } of csvBatches(file, encoding, ['account_id', 'name'])) {
     const [id, name, website, domains, aliases, parent, country, duns, contacts] = [
       'account_id', 'name', 'website', 'domains', 'aliases', 'parent_account_id', 'country', 'duns', 'contact_emails',
     ].map((c) => cols.get(c));
@@ -138,8 +152,8 @@ export async function readAccountsCsv(file: string): Promise<AccountRecord[]> {
 }
 
 /** Streams a signals CSV as records, a chunk of the file at a time. */
-export async function* readSignalBatches(file: string): AsyncGenerator<SignalRecord[]> {
-  for await (const { cols, rows } of csvBatches(file, ['signal_id'], ['company_name', 'website', 'email'])) {
+export async function* readSignalBatches(file: string, encoding: MatchEncoding = 'auto'): AsyncGenerator<SignalRecord[]> {
+  for await (const { cols, rows } of csvBatches(file, encoding, ['signal_id'], ['company_name', 'website', 'email'])) {
     const [id, name, website, email, country, duns] = ['signal_id', 'company_name', 'website', 'email', 'country', 'duns'].map((c) => cols.get(c));
     yield rows.map((r) => ({
       signalId: (cell(r, id) ?? '').trim(),
@@ -153,14 +167,14 @@ export async function* readSignalBatches(file: string): AsyncGenerator<SignalRec
 }
 
 /** Streams a signals CSV as records. */
-export async function* readSignalsCsv(file: string): AsyncGenerator<SignalRecord> {
-  for await (const batch of readSignalBatches(file)) yield* batch;
+export async function* readSignalsCsv(file: string, encoding: MatchEncoding = 'auto'): AsyncGenerator<SignalRecord> {
+  for await (const batch of readSignalBatches(file, encoding)) yield* batch;
 }
 
 /** Reads a gold CSV. */
-export async function readGoldCsv(file: string): Promise<GoldRow[]> {
+export async function readGoldCsv(file: string, encoding: MatchEncoding = 'auto'): Promise<GoldRow[]> {
   const out: GoldRow[] = [];
-  for await (const { cols, rows } of csvBatches(file, ['signal_id', 'expected_account_id'])) {
+  for await (const { cols, rows } of csvBatches(file, encoding, ['signal_id', 'expected_account_id'])) {
     const [id, expected, stratum] = ['signal_id', 'expected_account_id', 'stratum'].map((c) => cols.get(c));
     for (const r of rows) out.push({ signalId: (cell(r, id) ?? '').trim(), expectedAccountId: cell(r, expected)?.trim() || null, stratum: cell(r, stratum) ?? null });
   }
@@ -207,6 +221,8 @@ export interface MatchFilesOptions {
   /** A file path (created/overwritten) or a writer. */
   out: string | OutWriter;
   policy?: MatchPolicy | MatchPolicyInput;
+  /** The input files' encoding (default `auto`). */
+  encoding?: MatchEncoding;
 }
 
 async function write(out: OutWriter, chunk: string): Promise<void> {
@@ -217,7 +233,7 @@ async function write(out: OutWriter, chunk: string): Promise<void> {
 
 /** File mode: matches every signal and writes one CSV row per signal. */
 export async function matchFiles(opts: MatchFilesOptions): Promise<MatchSummary> {
-  const accounts = await readAccountsCsv(opts.accounts);
+  const accounts = await readAccountsCsv(opts.accounts, opts.encoding);
   const matcher = createMatcher(accounts, opts.policy ?? {});
   const file = typeof opts.out === 'string' ? createWriteStream(opts.out) : null;
   const out: OutWriter = file ?? (opts.out as OutWriter);
@@ -229,7 +245,7 @@ export async function matchFiles(opts: MatchFilesOptions): Promise<MatchSummary>
   try {
     await write(out, MATCH_OUTPUT_COLUMNS.join(',') + '\n');
     // One write per chunk of the signals file: a write (and an await) per row cost more than matching it.
-    for await (const batch of readSignalBatches(opts.signals)) {
+    for await (const batch of readSignalBatches(opts.signals, opts.encoding)) {
       const lines = new Array<string>(batch.length);
       for (let i = 0; i < batch.length; i++) {
         const r = matcher.match(batch[i]!);
@@ -255,15 +271,16 @@ export interface MatchEvalOptions {
   signals: string;
   gold: string;
   policy?: MatchPolicy | MatchPolicyInput;
+  encoding?: MatchEncoding;
 }
 
 /** `match eval` in file mode: runs the engine over the files and scores it against the gold file. */
 export async function evaluateMatchFiles(opts: MatchEvalOptions): Promise<EvalReport> {
-  const accounts = await readAccountsCsv(opts.accounts);
-  const gold = await readGoldCsv(opts.gold);
+  const accounts = await readAccountsCsv(opts.accounts, opts.encoding);
+  const gold = await readGoldCsv(opts.gold, opts.encoding);
   const matcher = createMatcher(accounts, opts.policy ?? {});
   const results: MatchResult[] = [];
-  for await (const batch of readSignalBatches(opts.signals)) for (const s of batch) results.push(matcher.match(s));
+  for await (const batch of readSignalBatches(opts.signals, opts.encoding)) for (const s of batch) results.push(matcher.match(s));
   return evaluateMatches(results, gold, matcher.index);
 }
 
@@ -272,13 +289,14 @@ export interface ExplainSignalOptions {
   signals: string;
   signalId: string;
   policy?: MatchPolicy | MatchPolicyInput;
+  encoding?: MatchEncoding;
 }
 
 /** `match explain <signal_id>` in file mode: the decision for one signal and a readable account of it. */
 export async function explainSignal(opts: ExplainSignalOptions): Promise<{ result: MatchResult; text: string }> {
-  const accounts = await readAccountsCsv(opts.accounts);
+  const accounts = await readAccountsCsv(opts.accounts, opts.encoding);
   let matcher: Matcher | undefined;
-  for await (const s of readSignalsCsv(opts.signals)) {
+  for await (const s of readSignalsCsv(opts.signals, opts.encoding)) {
     if (s.signalId !== opts.signalId) continue;
     matcher = createMatcher(accounts, opts.policy ?? {});
     const result = matcher.match(s);
@@ -294,6 +312,7 @@ interface MatchCliOptions {
   signals?: string;
   out?: string;
   gold?: string;
+  encoding?: string;
   args?: unknown[];
 }
 
@@ -306,11 +325,19 @@ function policyFromConfig(ctx: CommandContext): { policy: MatchPolicy; hasConfig
   return { policy: parsed.data, hasConfig: Boolean(loaded.file) };
 }
 
-function fileMode(opts: MatchCliOptions, command: string): { accounts: string; signals: string } | null {
+function fileMode(opts: MatchCliOptions, command: string): { accounts: string; signals: string; encoding: MatchEncoding } | null {
+  const encoding = inputEncoding(opts);
   if (!opts.accounts && !opts.signals) return null;
   if (!opts.accounts || !opts.signals)
     throw new UsageError(`${command} in file mode needs both --accounts and --signals`, { hint: `e.g. ${command} --accounts accounts.csv --signals signals.csv` });
-  return { accounts: opts.accounts, signals: opts.signals };
+  return { accounts: opts.accounts, signals: opts.signals, encoding };
+}
+
+function inputEncoding(opts: MatchCliOptions): MatchEncoding {
+  const e = (opts.encoding ?? 'auto').toLowerCase();
+  const known = MATCH_ENCODINGS.find((k) => k === e || (k === 'utf8' && e === 'utf-8'));
+  if (!known) throw new UsageError(`--encoding ${opts.encoding}: not one of ${MATCH_ENCODINGS.join(', ')}`);
+  return known;
 }
 
 function summaryText(s: { signals: number; matched: number; review: number; unmatched: number }, where: string): string {
@@ -344,7 +371,7 @@ export async function matchEval(ctx: CommandContext, opts: MatchCliOptions): Pro
   let report: EvalReport;
   if (files) report = await evaluateMatchFiles({ ...files, gold: opts.gold, policy });
   else {
-    const gold = await readGoldCsv(opts.gold);
+    const gold = await readGoldCsv(opts.gold, inputEncoding(opts));
     report = await withStagedRun(ctx, { command: 'match eval', args: { gold: opts.gold }, lock: false }, async ({ staging }) => {
       const matcher = createMatcher(await readStagedAccounts(staging.db, policy), policy);
       const decisions = await readDecisions(staging.db);

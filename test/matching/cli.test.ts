@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,24 @@ describe('partnersync match (CLI)', () => {
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toContain('no-id-accounts.csv');
     expect(r.stdout + r.stderr).toContain('missing required column "account_id"');
+  });
+
+  it('--encoding reads Latin-1 files in file mode; an unknown encoding is a usage error (exit 2)', async () => {
+    const acc = path.join(dir, 'latin1-acc.csv');
+    const sig = path.join(dir, 'latin1-sig.csv');
+    await writeFile(acc, Buffer.from('account_id,name,website\nA1,Société Générale SA,societegenerale.fr\n', 'latin1'));
+    await writeFile(sig, Buffer.from('signal_id,company_name\nS1,SOCIÉTÉ GÉNÉRALE\n', 'latin1'));
+    const out = path.join(dir, 'latin1-out.csv');
+    const r = await runCli(['match', '--accounts', acc, '--signals', sig, '--out', out, '--encoding', 'latin1', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ signals: 1, matched: 1 });
+    expect(await readFile(out, 'utf8')).toContain('A1 (Société Générale SA)');
+    const e = await runCli(['match', 'explain', 'S1', '--accounts', acc, '--signals', sig, '--encoding', 'latin1', '--json'], { cwd: dir });
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ signalId: 'S1', accountId: 'A1' });
+    const u = await runCli(['match', '--accounts', acc, '--signals', sig, '--out', out, '--encoding', 'ebcdic'], { cwd: dir });
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain('--encoding ebcdic');
   });
 
   it('file mode with only one of --accounts/--signals is a usage error (exit 2)', async () => {

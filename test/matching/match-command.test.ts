@@ -126,7 +126,9 @@ describe('matchFiles (file mode)', () => {
     const bad = await matchFiles({ accounts: latin1, signals, out: buffer() }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(InputError);
     expect((bad as Error).message).toBe(`${latin1}:3: undecodable bytes in field 2: not valid UTF-8`);
-    expect((bad as InputError).hint).toContain('UTF-8');
+    expect((bad as InputError).hint).toContain('--encoding latin1');
+    // Named, the same file reads as what it says.
+    expect((await readAccountsCsv(latin1, 'latin1')).map((a) => a.name)).toEqual(['Acme', 'Müller GmbH']);
   });
 });
 
