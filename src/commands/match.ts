@@ -18,6 +18,8 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import type { z } from 'zod';
+import { CsvConfig, CsvDialect } from '../connectors/csv/config.js';
 import { detectEncoding, readCsvBatches } from '../connectors/csv/csv-reader.js';
 import { ConfigError, InputError, UsageError } from '../errors.js';
 import { createMatcher, type Matcher } from '../matching/engine.js';
@@ -51,15 +53,12 @@ export const MATCH_OUTPUT_COLUMNS = [
 /** A header's column positions, by lower-cased name. */
 type Columns = ReadonlyMap<string, number>;
 
-/** The longest record a match input may have (as for CSV extracts): a broken quote cannot swallow the file. */
-const MAX_RECORD_BYTES = 1_048_576;
+/** What `--encoding` accepts: the CSV connector's own list (`auto`, the default: UTF-8 unless a UTF-16 BOM says otherwise). */
+const Encoding = CsvDialect.shape.encoding.unwrap();
+export type MatchEncoding = z.infer<typeof Encoding>;
 
-/**
- * What `--encoding` accepts for the input files. `auto` (the default): UTF-8, unless a UTF-16 byte-order
- * mark says otherwise; the others as the extract's CSV option reads them.
- */
-export const MATCH_ENCODINGS = ['auto', 'utf8', 'latin1', 'windows-1252', 'utf16le', 'utf-16'] as const;
-export type MatchEncoding = (typeof MATCH_ENCODINGS)[number];
+/** The longest record an input may have, as for CSV extracts: a broken quote cannot swallow the file. */
+const MAX_RECORD_BYTES: number = CsvConfig.shape.maxRecordBytes.parse(undefined);
 
 /**
  * Streams a CSV file's data rows a chunk at a time, as field arrays with the header's column positions,
@@ -81,12 +80,8 @@ async function* csvBatches(
       const rows: string[][] = [];
       for (const e of batch) {
         if (e.kind === 'bad') {
-          // The reader's own advice for undecodable bytes names the extract's `encoding` option.
-          if (e.code === 'UNDECODABLE')
-            throw new InputError(`${file}:${e.line}: ${e.reason.replace(/ \(.*\)$/, '')}`, {
-              hint: `the file is not UTF-8: name its encoding (--encoding latin1 or windows-1252) or convert it (iconv -f latin1 -t utf-8)`,
-            });
-          throw new InputError(`${file}:${e.line}: ${e.reason}`, { hint: `fix the record on line ${e.line} of ${file} and run again` });
+          const hint = e.code === 'UNDECODABLE' ? 'name the file\'s encoding: --encoding latin1 (or windows-1252)' : `fix the record on line ${e.line} of ${file} and run again`;
+          throw new InputError(`${file}:${e.line}: ${e.reason}`, { hint });
         }
         if (cols) rows.push(e.fields);
         else cols = headerColumns(file, e.fields, required, oneOf);
@@ -334,10 +329,9 @@ function fileMode(opts: MatchCliOptions, command: string): { accounts: string; s
 }
 
 function inputEncoding(opts: MatchCliOptions): MatchEncoding {
-  const e = (opts.encoding ?? 'auto').toLowerCase();
-  const known = MATCH_ENCODINGS.find((k) => k === e || (k === 'utf8' && e === 'utf-8'));
-  if (!known) throw new UsageError(`--encoding ${opts.encoding}: not one of ${MATCH_ENCODINGS.join(', ')}`);
-  return known;
+  const parsed = Encoding.safeParse(opts.encoding ?? 'auto');
+  if (!parsed.success) throw new UsageError(`--encoding ${opts.encoding}: not one of ${Encoding.options.join(', ')}`);
+  return parsed.data;
 }
 
 function summaryText(s: { signals: number; matched: number; review: number; unmatched: number }, where: string): string {

@@ -125,7 +125,7 @@ describe('matchFiles (file mode)', () => {
     await writeFile(latin1, Buffer.concat([Buffer.from('account_id,name\nA1,Acme\nA2,M'), Buffer.from([0xfc]), Buffer.from('ller GmbH\n')]));
     const bad = await matchFiles({ accounts: latin1, signals, out: buffer() }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(InputError);
-    expect((bad as Error).message).toBe(`${latin1}:3: undecodable bytes in field 2: not valid UTF-8`);
+    expect((bad as Error).message).toBe(`${latin1}:3: undecodable bytes in field 2: not valid UTF-8 (a Latin-1 file needs its encoding named: latin1)`);
     expect((bad as InputError).hint).toContain('--encoding latin1');
     // Named, the same file reads as what it says.
     expect((await readAccountsCsv(latin1, 'latin1')).map((a) => a.name)).toEqual(['Acme', 'Müller GmbH']);

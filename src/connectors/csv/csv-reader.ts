@@ -147,7 +147,7 @@ function recordEvent(fields: string[], line: number, end: number, endLine: numbe
       if (d === undefined) {
         return {
           kind: 'bad', line, end, endLine, code: 'UNDECODABLE',
-          reason: `undecodable bytes in field ${f + 1}: not valid UTF-8 (for a Latin-1 file, set encoding: latin1)`,
+          reason: `undecodable bytes in field ${f + 1}: not valid UTF-8 (a Latin-1 file needs its encoding named: latin1)`,
           raw: fields.join(delimiter).slice(0, 2000),
         };
       }
