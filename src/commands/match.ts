@@ -20,6 +20,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { z } from 'zod';
 import { CsvConfig, CsvDialect } from '../connectors/csv/config.js';
+import { csvCell } from '../connectors/csv/csv-cell.js';
 import { detectEncoding, readCsvBatches } from '../connectors/csv/csv-reader.js';
 import { ConfigError, InputError, UsageError } from '../errors.js';
 import { createMatcher, type Matcher } from '../matching/engine.js';
@@ -174,21 +175,6 @@ export async function readGoldCsv(file: string, encoding: MatchEncoding = 'auto'
     for (const r of rows) out.push({ signalId: (cell(r, id) ?? '').trim(), expectedAccountId: cell(r, expected)?.trim() || null, stratum: cell(r, stratum) ?? null });
   }
   return out;
-}
-
-const SPACE = /\s/;
-
-/**
- * A field as CSV: quoted when it holds a quote, comma or line break, or starts or ends with white space
- * (which readers may trim). Native substring scans rather than one regular expression: every result's
- * explanation passes here, and the scans cost a third of it.
- */
-function csvCell(v: string): string {
-  if (v === '') return v;
-  const quote = v.includes('"');
-  if (quote || v.includes(',') || v.includes('\n') || v.includes('\r') || SPACE.test(v[0]!) || SPACE.test(v[v.length - 1]!))
-    return `"${quote ? v.replace(/"/g, '""') : v}"`;
-  return v;
 }
 
 /** One output line (with the trailing newline) for a result. */

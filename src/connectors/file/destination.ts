@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { FatalError } from '../../errors.js';
+import { csvCell } from '../csv/csv-cell.js';
 import type { ConnectorContext, Destination, DestinationCapabilities, FieldCheck, WriteBatch, WriteResult } from '../types.js';
 import type { FileConfig } from './config.js';
 
@@ -117,16 +118,16 @@ export class FileDestination implements Destination {
       const columns = [keyField];
       const seen = new Set(columns);
       for (const r of sorted) for (const c of Object.keys(r)) if (!seen.has(c)) (seen.add(c), columns.push(c));
-      const lines = [columns.map(csvCell).join(','), ...sorted.map((r) => columns.map((c) => csvCell(r[c])).join(','))];
+      const lines = [columns.map(csvCell).join(','), ...sorted.map((r) => columns.map((c) => valueCell(r[c])).join(','))];
       writeAtomic(this.fileOf(object, 'csv'), `${lines.join('\r\n')}\r\n`);
     }
   }
 }
 
-function csvCell(v: unknown): string {
+/** A record value as a CSV field: empty for none, JSON for an object. */
+function valueCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvCell(typeof v === 'object' ? JSON.stringify(v) : String(v));
 }
 
 function writeAtomic(file: string, text: string): void {
