@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Knex } from 'knex';
-import type { Staging } from '../staging/db.js';
+import { withDriverConnection, type Staging } from '../staging/db.js';
 import { createRawTableSql, ensureRawTable, RAW_SEEN_COLUMN } from '../staging/raw-tables.js';
 import { rejectRow, type Reject } from '../staging/rejects.js';
 import { paramsHash, type StateKey } from '../staging/state.js';
@@ -203,19 +203,15 @@ class InProcessSqliteWriter implements RawWriter {
     return this.queue.run(() => this.commitWire(wire));
   }
 
-  private async commitWire(wire: WireBatch): Promise<BatchCounts> {
-    const client = this.db.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> };
-    const conn = await client.acquireConnection();
-    try {
+  private commitWire(wire: WireBatch): Promise<BatchCounts> {
+    return withDriverConnection<SqliteConnection, BatchCounts>(this.db, (conn) => {
       // The pool may have replaced its connection; prepared statements belong to the old one.
       if (conn !== this.conn) {
         this.conn = conn;
         this.store = new SqliteBatchStore(conn);
       }
       return this.store!.commit(wire);
-    } finally {
-      await client.releaseConnection(conn);
-    }
+    });
   }
 
   async close(): Promise<void> {}

@@ -13,6 +13,7 @@
  *   await decideReview(staging.db, 'SIG-1', 'accept', 'ACC-2');
  */
 import type { Knex } from 'knex';
+import { dialectOf, withDriverConnection } from '../staging/db.js';
 import { InputError } from '../errors.js';
 import { createMatcher } from './engine.js';
 import type { AccountRecord, MatchPolicy, MatchResult, SignalRecord } from './types.js';
@@ -30,11 +31,6 @@ async function requireTable(db: Knex, table: string): Promise<void> {
 type Row = Record<string, string | null>;
 const list = (v: string | null | undefined): string[] => (v ? v.split(/[;,|\s]+/).filter((x) => x !== '') : []);
 
-/** True for knex over better-sqlite3 (the embedded staging), false for Postgres. */
-function isSqlite(db: Knex): boolean {
-  return (db.client as { config: { client?: unknown } }).config.client === 'better-sqlite3';
-}
-
 /**
  * Maps every row of a staged table, given as an array of values with the columns' positions by name. On
  * SQLite the rows are stepped through as better-sqlite3's arrays, one at a time (its row objects, built
@@ -43,15 +39,12 @@ function isSqlite(db: Knex): boolean {
  */
 async function mapRows<T>(db: Knex, table: string, fn: (row: readonly unknown[], at: ReadonlyMap<string, number>) => T): Promise<T[]> {
   const out: T[] = [];
-  if (isSqlite(db)) {
-    const conn = await acquire(db);
-    try {
+  if (dialectOf(db) === 'sqlite') {
+    await withDriverConnection<RawSqlite, void>(db, (conn) => {
       const stmt = conn.prepare(`SELECT * FROM "${table}"`).raw(true);
       const at = new Map(stmt.columns().map((c, i) => [c.name, i]));
       for (const row of stmt.iterate()) out.push(fn(row as unknown[], at));
-    } finally {
-      await release(db, conn);
-    }
+    });
     return out;
   }
   const objects = (await db(table).select('*')) as Record<string, unknown>[];
@@ -177,7 +170,7 @@ export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: strin
       };
     }
   })();
-  if (isSqlite(db)) await writeSqlite(db, rows);
+  if (dialectOf(db) === 'sqlite') await writeSqlite(db, rows);
   else await writeBatched(db, rows);
   return summary;
 }
@@ -196,10 +189,6 @@ interface RawStatement {
   columns(): { name: string }[];
 }
 
-// The connection knex pools, borrowed and returned: the same single connection as every other query.
-type SqlitePool = { acquireConnection(): Promise<RawSqlite>; releaseConnection(c: RawSqlite): Promise<void> };
-const acquire = (db: Knex): Promise<RawSqlite> => (db.client as SqlitePool).acquireConnection();
-const release = (db: Knex, conn: RawSqlite): Promise<void> => (db.client as SqlitePool).releaseConnection(conn);
 
 /**
  * SQLite: one prepared statement per table, run row by row in one transaction on the connection knex
@@ -208,8 +197,7 @@ const release = (db: Knex, conn: RawSqlite): Promise<void> => (db.client as Sqli
  * 9 s, nearly all of it there.
  */
 async function writeSqlite(db: Knex, rows: Iterable<SignalRows>): Promise<void> {
-  const conn = await acquire(db);
-  try {
+  await withDriverConnection<RawSqlite, void>(db, (conn) => {
     const insert = (table: string, cols: readonly string[]) => conn.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`);
     const match = insert(MATCHES_TABLE, MATCH_COLUMNS);
     const review = insert(REVIEW_TABLE, REVIEW_COLUMNS);
@@ -229,9 +217,7 @@ async function writeSqlite(db: Knex, rows: Iterable<SignalRows>): Promise<void> 
       }
       for (const ix of indexes) conn.exec(ix.sql);
     })();
-  } finally {
-    await release(db, conn);
-  }
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { InterruptedError, PartnersyncError } from '../errors.js';
-import type { Staging } from '../staging/db.js';
+import { withDriverConnection, type Staging } from '../staging/db.js';
 import type { RunLog } from '../staging/runs.js';
 import { ModelsConfig, type ModelsConfigInput } from './config.js';
 import { buildGraph, descendants, runOrder, selectModels, type ModelGraph } from './graph.js';
@@ -176,9 +176,7 @@ async function execStatements(staging: Staging, statements: string[]): Promise<v
     });
     return;
   }
-  const client = staging.db.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<void> };
-  const conn = await client.acquireConnection();
-  try {
+  await withDriverConnection<PgConnection, void>(staging.db, async (conn) => {
     if (statements.length === 1) {
       await conn.query(statements[0]!);
       return;
@@ -191,9 +189,7 @@ async function execStatements(staging: Staging, statements: string[]): Promise<v
       await conn.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
-  } finally {
-    await client.releaseConnection(conn);
-  }
+  });
 }
 
 interface PgConnection {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Staging } from '../staging/db.js';
+import { withDriverConnection, type Staging } from '../staging/db.js';
 
 /**
  * The durable webhook inbox (`webhook_inbox`, migration 040).
@@ -182,18 +182,14 @@ export class Inbox {
    * step costs more than the insert. The connection is borrowed from knex's pool and returned, so
    * it is the same single connection (and the same transaction discipline) as every other query.
    */
-  private async insertSqlite(n: number, values: unknown[]): Promise<Array<{ source: string; event_id: string }>> {
-    const client = this.db.client as { acquireConnection(): Promise<RawSqlite>; releaseConnection(c: RawSqlite): Promise<void> };
-    const conn = await client.acquireConnection();
-    try {
+  private insertSqlite(n: number, values: unknown[]): Promise<Array<{ source: string; event_id: string }>> {
+    return withDriverConnection<RawSqlite, Array<{ source: string; event_id: string }>>(this.db, (conn) => {
       let cache = statements.get(conn);
       if (!cache) statements.set(conn, (cache = new Map()));
       let stmt = cache.get(n);
       if (!stmt) cache.set(n, (stmt = conn.prepare(insertSql(n))));
       return stmt.all(...values) as Array<{ source: string; event_id: string }>;
-    } finally {
-      await client.releaseConnection(conn);
-    }
+    });
   }
 
   /**

@@ -114,5 +114,29 @@ function connectError(url: string, err: unknown): PartnersyncError {
   return new PartnersyncError(`Cannot open the staging database ${redact(url)}: ${msg}`, { code: 'STAGING_UNAVAILABLE', hint, cause: err });
 }
 
+/** The dialect of a knex instance made by `openStaging` (for code handed `staging.db` alone). */
+export function dialectOf(db: Knex): Dialect {
+  return (db.client as { config: { client?: unknown } }).config.client === 'better-sqlite3' ? 'sqlite' : 'postgres';
+}
+
+/**
+ * Runs `fn` on the driver's own connection (better-sqlite3's Database, pg's Client), borrowed from knex's
+ * pool and returned: the same single connection, and the same transaction discipline, as every other
+ * query. For work where knex's per-query compile step costs more than the statement: prepared statements
+ * run many times, a script's statements in a row.
+ *
+ * @example
+ *   await withDriverConnection<Database>(staging.db, (conn) => conn.prepare('SELECT 1').get());
+ */
+export async function withDriverConnection<C, T>(db: Knex, fn: (conn: C) => T | Promise<T>): Promise<T> {
+  const client = db.client as { acquireConnection(): Promise<C>; releaseConnection(c: C): Promise<void> };
+  const conn = await client.acquireConnection();
+  try {
+    return await fn(conn);
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
+
 /** Portable "now" as an ISO-8601 string: stored as text on both dialects so comparisons sort the same. */
 export const nowIso = (): string => new Date().toISOString();
