@@ -12,6 +12,7 @@
  *   const summary = await runStagedMatch(staging.db, policy, runId);
  *   await decideReview(staging.db, 'SIG-1', 'accept', 'ACC-2');
  */
+import type { Database as Sqlite } from 'better-sqlite3';
 import type { Knex } from 'knex';
 import { dialectOf, withDriverConnection } from '../staging/db.js';
 import { InputError } from '../errors.js';
@@ -40,7 +41,7 @@ const list = (v: string | null | undefined): string[] => (v ? v.split(/[;,|\s]+/
 async function mapRows<T>(db: Knex, table: string, fn: (row: readonly unknown[], at: ReadonlyMap<string, number>) => T): Promise<T[]> {
   const out: T[] = [];
   if (dialectOf(db) === 'sqlite') {
-    await withDriverConnection<RawSqlite, void>(db, (conn) => {
+    await withDriverConnection<Sqlite, void>(db, (conn) => {
       const stmt = conn.prepare(`SELECT * FROM "${table}"`).raw(true);
       const at = new Map(stmt.columns().map((c, i) => [c.name, i]));
       for (const row of stmt.iterate()) out.push(fn(row as unknown[], at));
@@ -50,7 +51,8 @@ async function mapRows<T>(db: Knex, table: string, fn: (row: readonly unknown[],
   const objects = (await db(table).select('*')) as Record<string, unknown>[];
   const names = objects.length > 0 ? Object.keys(objects[0]!) : [];
   const at = new Map(names.map((n, i) => [n, i]));
-  for (const o of objects) out.push(fn(names.map((n) => o[n]), at));
+  // A row object's keys are its columns in order, as the first row's are.
+  for (const o of objects) out.push(fn(Object.values(o), at));
   return out;
 }
 
@@ -175,19 +177,6 @@ export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: strin
   return summary;
 }
 
-/** The better-sqlite3 connection under knex, as far as this module uses it. */
-interface RawSqlite {
-  prepare(sql: string): RawStatement;
-  exec(sql: string): unknown;
-  transaction(fn: () => void): () => void;
-}
-interface RawStatement {
-  run(...params: unknown[]): unknown;
-  all(...params: unknown[]): unknown[];
-  iterate(...params: unknown[]): IterableIterator<unknown>;
-  raw(on: boolean): RawStatement;
-  columns(): { name: string }[];
-}
 
 
 /**
@@ -197,7 +186,7 @@ interface RawStatement {
  * 9 s, nearly all of it there.
  */
 async function writeSqlite(db: Knex, rows: Iterable<SignalRows>): Promise<void> {
-  await withDriverConnection<RawSqlite, void>(db, (conn) => {
+  await withDriverConnection<Sqlite, void>(db, (conn) => {
     const insert = (table: string, cols: readonly string[]) => conn.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`);
     const match = insert(MATCHES_TABLE, MATCH_COLUMNS);
     const review = insert(REVIEW_TABLE, REVIEW_COLUMNS);
