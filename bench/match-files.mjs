@@ -32,7 +32,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-match-files-'));
 const accountsCsv = path.join(dir, 'accounts.csv');
 const signalsCsv = path.join(dir, 'signals.csv');
 
-const cell = (v) => (v == null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+// Fields written as partnersync writes them (no value: an empty field).
+const { csvCell } = await import(new URL('../dist/connectors/csv/csv-cell.js', import.meta.url).href);
+const cell = (v) => (v == null ? '' : csvCell(v));
 function writeCsv(file, header, rows, count) {
   const fd = fs.openSync(file, 'w');
   let buf = header.join(',') + '\n';
