@@ -14,6 +14,7 @@
  */
 import type { Database as Sqlite } from 'better-sqlite3';
 import type { Knex } from 'knex';
+import type { Client as PgClient } from 'pg';
 import { dialectOf, withDriverConnection } from '../staging/db.js';
 import { InputError } from '../errors.js';
 import { createMatcher } from './engine.js';
@@ -33,10 +34,11 @@ type Row = Record<string, string | null>;
 const list = (v: string | null | undefined): string[] => (v ? v.split(/[;,|\s]+/).filter((x) => x !== '') : []);
 
 /**
- * Maps every row of a staged table, given as an array of values with the columns' positions by name. On
- * SQLite the rows are stepped through as better-sqlite3's arrays, one at a time (its row objects, built
- * column by column, took ~1.5 s more per million rows, and a million of them sat in memory beside the
- * records made from them); on Postgres they come from knex's row objects.
+ * Maps every row of a staged table, given as an array of values with the columns' positions by name, one
+ * row at a time: neither driver's row objects, built column by column, nor a whole table of them are ever
+ * held (a million sat in memory beside the records made from them, and building them took ~1.5 s more per
+ * million rows on SQLite). SQLite steps through better-sqlite3's raw arrays; Postgres fetches from a
+ * server-side cursor, `FETCH_ROWS` at a time, as pg's array rows.
  */
 async function mapRows<T>(db: Knex, table: string, fn: (row: readonly unknown[], at: ReadonlyMap<string, number>) => T): Promise<T[]> {
   const out: T[] = [];
@@ -48,13 +50,30 @@ async function mapRows<T>(db: Knex, table: string, fn: (row: readonly unknown[],
     });
     return out;
   }
-  const objects = (await db(table).select('*')) as Record<string, unknown>[];
-  const names = objects.length > 0 ? Object.keys(objects[0]!) : [];
-  const at = new Map(names.map((n, i) => [n, i]));
-  // A row object's keys are its columns in order, as the first row's are.
-  for (const o of objects) out.push(fn(Object.values(o), at));
+  await withDriverConnection<PgClient, void>(db, async (conn) => {
+    // A cursor lives in a transaction; this one only reads, and sees one snapshot of the table.
+    await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      await conn.query(`DECLARE partnersync_rows NO SCROLL CURSOR FOR SELECT * FROM "${table}"`);
+      let at: Map<string, number> | undefined;
+      for (;;) {
+        const page = await conn.query<unknown[]>({ text: `FETCH ${FETCH_ROWS} FROM partnersync_rows`, rowMode: 'array' });
+        at ??= new Map(page.fields.map((f, i) => [f.name, i]));
+        for (const row of page.rows) out.push(fn(row, at));
+        if (page.rows.length < FETCH_ROWS) break;
+      }
+      await conn.query('COMMIT');
+    } catch (e) {
+      // Back to a usable connection for the pool; the read's own error is the one that matters.
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  });
   return out;
 }
+
+/** Rows per FETCH from a Postgres cursor: few round trips, and a few MB of rows at a time. */
+export const FETCH_ROWS = 10_000;
 
 /** A text value of the row (null for a missing column or SQL NULL). */
 function text(row: readonly unknown[], at: number | undefined): string | null {

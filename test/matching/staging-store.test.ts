@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStaging, type Staging } from '../../src/staging/db.js';
-import { decideReview, listReview, runStagedMatch, UNNEST_ROWS } from '../../src/matching/staging-store.js';
+import { decideReview, FETCH_ROWS, listReview, runStagedMatch, UNNEST_ROWS } from '../../src/matching/staging-store.js';
 import { MatchPolicy } from '../../src/matching/types.js';
 import { dialects, newStagingUrl, type TestStaging } from '../helpers/staging.js';
 import { InputError } from '../../src/errors.js';
@@ -53,8 +53,9 @@ describe.each(dialects)('pipeline mode on %s staging', (dialect) => {
     staging = await openStaging(t.url);
     expect(await staging.db.schema.hasTable('matches')).toBe(true);
     expect(await staging.db.schema.hasTable('match_review')).toBe(true);
-    // Several Postgres INSERT batches and a part-filled last one (SQLite writes row by row).
-    const extra = UNNEST_ROWS * 2 + 7;
+    // Several Postgres INSERT batches and a part-filled last one (SQLite writes row by row), and signals
+    // read from the Postgres cursor in more than one FETCH, the last one part-filled.
+    const extra = Math.max(UNNEST_ROWS * 2, FETCH_ROWS) + 7;
     await seed(staging, extra);
     const indexes = await matchIndexes(staging);
     const summary = await runStagedMatch(staging.db, policy, 'run-1', '2024-01-01T00:00:00.000Z');
