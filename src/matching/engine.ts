@@ -223,13 +223,34 @@ function dedupeHosts(hosts: NormalizedHost[]): NormalizedHost[] {
 /** Returned for "no hits" without allocating; never mutated (callers only mutate non-empty hit lists). */
 const NO_HITS: Hit[] = [];
 
-/** Adds the accounts not yet among `hits` (the first reason for an account stays); allocates on the first. */
+/**
+ * Adds the accounts not yet among `hits` (the first reason for an account stays); allocates on the first.
+ * Small lists (nearly all) are checked by scanning them; past `SCAN_HITS` a Set keeps the check linear: an
+ * evidence key that thousands of accounts share (a placeholder website such as linkedin.com or gmail.com
+ * typed into the CRM, a name like "Test") would otherwise cost a scan of every hit for every account added,
+ * for every signal that carries it.
+ */
 function addHits(hits: Hit[], ids: readonly number[], score: number, reason: string): Hit[] {
+  if (hits.length + ids.length > SCAN_HITS) return addHitsLarge(hits, ids, score, reason);
   for (const idx of ids) {
     let seen = false;
     for (const h of hits) if (h.idx === idx) (seen = true);
     if (!seen) hits = hits === NO_HITS ? [{ idx, score, reason }] : (hits.push({ idx, score, reason }), hits);
   }
+  return hits;
+}
+const SCAN_HITS = 32;
+
+function addHitsLarge(hits: Hit[], ids: readonly number[], score: number, reason: string): Hit[] {
+  // Into an empty list nothing can repeat: an index lookup lists each account once.
+  if (hits === NO_HITS) return ids.map((idx) => ({ idx, score, reason }));
+  const seen = new Set<number>();
+  for (const h of hits) seen.add(h.idx);
+  for (const idx of ids)
+    if (!seen.has(idx)) {
+      seen.add(idx);
+      hits.push({ idx, score, reason });
+    }
   return hits;
 }
 
@@ -381,18 +402,53 @@ function reviewResult(signalId: string, rule: RuleId, confidence: number, candid
 }
 
 /**
- * Ranks hits in place: score, then country agreement, then shallower in its hierarchy, then id
- * (deterministic). Apart from `decide` so that its comparator, a closure, is made only for several hits.
+ * The order of hits: score, then country agreement, then shallower in its hierarchy, then id (a total
+ * order: ids are unique). A closure, so it is made only where there are several hits to order.
  */
-function rankHits(index: AccountIndex, hits: Hit[], country: string | null): void {
+function hitOrder(index: AccountIndex, country: string | null): (a: Hit, b: Hit) => number {
   const { depth: depthOf, countries, ids } = index;
-  hits.sort(
-    (a, b) =>
-      b.score - a.score ||
-      Number(countries[b.idx] === country) - Number(countries[a.idx] === country) ||
-      depthOf[a.idx]! - depthOf[b.idx]! ||
-      (ids[a.idx]! < ids[b.idx]! ? -1 : 1),
-  );
+  return (a, b) =>
+    b.score - a.score ||
+    Number(countries[b.idx] === country) - Number(countries[a.idx] === country) ||
+    depthOf[a.idx]! - depthOf[b.idx]! ||
+    (ids[a.idx]! < ids[b.idx]! ? -1 : 1);
+}
+
+/** Ranks hits in place (see `hitOrder`). */
+function rankHits(index: AccountIndex, hits: Hit[], country: string | null): void {
+  hits.sort(hitOrder(index, country));
+}
+
+/**
+ * The first `k` of the hits in `hitOrder`, the hits left as they are: what sorting them all and taking the
+ * first `k` gives, without sorting thousands of hits of a key many accounts share to show ten of them.
+ */
+function topHits(index: AccountIndex, hits: readonly Hit[], country: string | null, k: number): Hit[] {
+  const order = hitOrder(index, country);
+  const top: Hit[] = [];
+  for (const h of hits) {
+    if (top.length === k && order(h, top[k - 1]!) >= 0) continue;
+    let at = top.length === k ? k - 1 : top.length;
+    while (at > 0 && order(h, top[at - 1]!) < 0) at--;
+    if (top.length === k) top.pop();
+    top.splice(at, 0, h);
+  }
+  return top;
+}
+
+/** How many hierarchies the hits are in: 1, without allocating, when they are all in the first's. */
+function distinctRoots(rootOf: Int32Array, hits: readonly Hit[]): number {
+  const first = rootOf[hits[0]!.idx]!;
+  let i = 1;
+  while (i < hits.length && rootOf[hits[i]!.idx] === first) i++;
+  if (i === hits.length) return 1;
+  // Counted in a sorted typed array: a Set of thousands of numbers took ~0.2 µs an element.
+  const roots = new Int32Array(hits.length);
+  for (let j = 0; j < hits.length; j++) roots[j] = rootOf[hits[j]!.idx]!;
+  roots.sort();
+  let n = 1;
+  for (let j = 1; j < roots.length; j++) if (roots[j] !== roots[j - 1]) n++;
+  return n;
 }
 
 /** The hits (in order) whose account is in the hierarchy rooted at `root`. */
@@ -408,10 +464,10 @@ function hitsInTree(rootOf: Int32Array, hits: readonly Hit[], root: number): Hit
 function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | null {
   const { index, policy } = ctx;
   const { root: rootOf, depth: depthOf } = index;
-  if (hits.length > 1) rankHits(index, hits, ev.country);
 
   let group = hits;
   if (rule === 'name-fuzzy') {
+    if (hits.length > 1) rankHits(index, hits, ev.country);
     const top = hits[0]!;
     const topRoot = rootOf[top.idx]!;
     let runnerUp: Hit | undefined;
@@ -426,9 +482,11 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
       return reviewDecision(ctx, rule, `best name similarity ${top.score.toFixed(3)} is within ${policy.fuzzy.margin} of ${label(ctx, runnerUp.idx)}`, hits);
     group = hitsInTree(rootOf, hits, topRoot);
   } else if (hits.length > 1) {
-    const roots = new Set<number>();
-    for (const h of hits) roots.add(rootOf[h.idx]!);
-    if (roots.size > 1) return reviewDecision(ctx, rule, `${rule} points at ${roots.size} unrelated accounts`, hits);
+    // Unrelated accounts: review, showing the best ten (all that `reviewDecision` shows); the hits are
+    // ranked in full only when they are one hierarchy's, which the steps below read in order.
+    const roots = distinctRoots(rootOf, hits);
+    if (roots > 1) return reviewDecision(ctx, rule, `${rule} points at ${roots} unrelated accounts`, topHits(index, hits, ev.country, REVIEW_CANDIDATES));
+    rankHits(index, hits, ev.country);
   }
 
   // One hierarchy: the most specific account the evidence supports.
@@ -490,6 +548,8 @@ function decide(ctx: Ctx, rule: RuleId, hits: Hit[], ev: Evidence): Decision | n
 }
 
 const NO_CANDIDATES: Candidate[] = [];
+/** Candidates a review item shows. */
+const REVIEW_CANDIDATES = 10;
 
 function reviewDecision(ctx: Ctx, rule: RuleId, note: string, list: Hit[]): Decision {
   return {
@@ -498,7 +558,7 @@ function reviewDecision(ctx: Ctx, rule: RuleId, note: string, list: Hit[]): Deci
     confidence: round(RULE_CONFIDENCE[rule] * list[0]!.score),
     note,
     losers: [],
-    ranked: toCandidates(ctx, rule, list, 10),
+    ranked: toCandidates(ctx, rule, list, REVIEW_CANDIDATES),
   };
 }
 
@@ -571,6 +631,13 @@ function hasOtherDuns(index: AccountIndex, idx: number, duns: string | null): bo
   return d !== null && d !== duns;
 }
 
+/** The accounts that have no other DUNS than `duns` (DUNS precedence). */
+function idsWithoutOtherDuns(index: AccountIndex, ids: readonly number[], duns: string | null): number[] {
+  const out: number[] = [];
+  for (const i of ids) if (!hasOtherDuns(index, i, duns)) out.push(i);
+  return out;
+}
+
 /** The hits whose account has no other DUNS than `duns` (DUNS precedence). */
 function withoutOtherDuns(index: AccountIndex, hits: Hit[], duns: string | null): Hit[] {
   const out: Hit[] = [];
@@ -604,7 +671,7 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
     if (conflict.length > 0) {
       const ranked: Candidate[] = [
         { accountId: winnerId, rule, score: d.confidence, reason: why },
-        ...toCandidates(ctx, 'name-exact', conflict, 9),
+        ...toCandidates(ctx, 'name-exact', conflict, REVIEW_CANDIDATES - 1),
       ];
       return reviewResult(signalId, rule, d.confidence, ranked, `review: ${rule} picks ${label(ctx, d.winner)} but other evidence points at another company`, ev);
     }
@@ -624,31 +691,32 @@ function matchOne(ctx: Ctx, s: SignalRecord): MatchResult {
   // Nothing decided. A free-mail address on an account's own website (x@yahoo.com, Yahoo an account) is
   // most likely a private mailbox, but may be an employee: a person decides, the engine never does.
   if (policy.email.freeMailOwnedByAccount === 'review' && ev.freeEmail.length > 0) {
-    const hits: Hit[] = [];
-    for (const d of ev.freeEmail)
+    let hits = NO_HITS;
+    for (const d of ev.freeEmail) {
       // Only the account's main website: Google listing gmail.com among its domains must not send every
       // gmail address to review, whereas a provider whose site IS the mail domain (yahoo.com) is a real doubt.
-      for (const idx of index.websiteDomain.get(d))
-        if (!findHit(hits, idx) && !(dunsFilter && hasOtherDuns(index, idx, ev.duns)))
-          hits.push({ idx, score: 1, reason: `free-mail address on ${d}, the account's own website: maybe an employee, maybe a private mailbox` });
+      const ids = index.websiteDomain.get(d);
+      if (ids.length > 0)
+        hits = addHits(hits, dunsFilter ? idsWithoutOtherDuns(index, ids, ev.duns) : ids, 1, `free-mail address on ${d}, the account's own website: maybe an employee, maybe a private mailbox`);
+    }
     if (hits.length > 0) {
-      const ranked = toCandidates(ctx, 'email-domain', hits, 10);
+      const ranked = toCandidates(ctx, 'email-domain', hits, REVIEW_CANDIDATES);
       return reviewResult(signalId, 'email-domain', ranked[0]!.score, ranked, "review: only a free-mail address, whose domain is an account's own", ev);
     }
   }
   // `en.appspot.com` when App Engine is an account: probably the platform's own page, but a customer could
   // have picked that name. A person decides; a customer's site on a shared host never matches the host.
-  const platformHits: Hit[] = [];
+  let platformHits = NO_HITS;
   for (const h of ev.site) {
     if (!h.sharedHost) continue;
     const sub = h.domain.slice(0, -h.suffix.length - 1);
     if (!SERVICE_LABELS.has(sub)) continue;
-    for (const idx of [...index.websiteDomain.get(h.suffix), ...index.extraDomain.get(h.suffix)])
-      if (!findHit(platformHits, idx) && !(dunsFilter && hasOtherDuns(index, idx, ev.duns)))
-        platformHits.push({ idx, score: 1, reason: `${h.host} is on the shared host ${h.suffix}, the account's own domain; "${sub}" looks like the platform's own page` });
+    const reason = `${h.host} is on the shared host ${h.suffix}, the account's own domain; "${sub}" looks like the platform's own page`;
+    for (const ids of [index.websiteDomain.get(h.suffix), index.extraDomain.get(h.suffix)])
+      if (ids.length > 0) platformHits = addHits(platformHits, dunsFilter ? idsWithoutOtherDuns(index, ids, ev.duns) : ids, 1, reason);
   }
   if (platformHits.length > 0) {
-    const ranked = toCandidates(ctx, 'website-domain', platformHits, 10);
+    const ranked = toCandidates(ctx, 'website-domain', platformHits, REVIEW_CANDIDATES);
     return reviewResult(signalId, 'website-domain', ranked[0]!.score, ranked, "review: a site on a shared host that is an account's own domain", ev);
   }
   const shared = ev.site.filter((h) => h.sharedHost).map((h) => h.domain);

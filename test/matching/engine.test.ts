@@ -254,3 +254,48 @@ describe('a long-lived matcher answers like a fresh one', () => {
     for (const s of signals) expect(longLived.match(s)).toEqual(createMatcher(accounts, {}).match(s));
   });
 });
+
+describe('evidence that thousands of accounts share', () => {
+  // A CRM where people typed a placeholder website (linkedin.com, a free-mail domain) or a name like "Test"
+  // into thousands of accounts: every signal carrying it is ambiguous, and shows the ten best candidates.
+  const n = 3000;
+  const countries = ['US', 'DE', 'FR'];
+  const crowd: AccountRecord[] = Array.from({ length: n }, (_, i) => ({
+    accountId: `C${String(i).padStart(4, '0')}`,
+    name: 'Test',
+    website: 'https://www.linkedin.com/company/x',
+    country: countries[i % 3],
+    // Every tenth account is a child of the one before it, one level deeper.
+    parentAccountId: i % 10 === 9 ? `C${String(i - 1).padStart(4, '0')}` : null,
+  }));
+  const hierarchies = n - n / 10;
+
+  it('sends each signal to review with the ten best-ranked of them: country first, then the top of a hierarchy, then id', () => {
+    const m = createMatcher([...crowd, { accountId: 'REAL', name: 'Real Co', website: 'real.example' }]);
+    const signals: SignalRecord[] = Array.from({ length: 200 }, (_, j) => ({ signalId: `S${j}`, website: `linkedin.com/in/person-${j}`, country: 'FR' }));
+    for (const s of signals) {
+      const r = m.match(s);
+      expect(r.status).toBe('review');
+      expect(r.explanation).toContain(`website-domain points at ${hierarchies} unrelated accounts`);
+      // FR accounts are i % 3 === 2; the ten lowest ids among them that are no child (i % 10 !== 9).
+      const expected = crowd.filter((_, i) => i % 3 === 2 && i % 10 !== 9).slice(0, 10).map((a) => a.accountId);
+      expect(r.candidates.map((c) => c.accountId)).toEqual(expected);
+    }
+    expect(m.match({ signalId: 'R', website: 'https://real.example/' })).toMatchObject({ status: 'matched', accountId: 'REAL' });
+  });
+
+  it('orders them like a full ranking does when the ten best are not the first found (a name they share, no country)', () => {
+    // Reversed, so the best (lowest ids, tops of hierarchies) come last in the index.
+    const r = matchSignals([...crowd].reverse(), [{ signalId: 'S', companyName: 'TEST' }])[0]!;
+    expect(r.status).toBe('review');
+    expect(r.explanation).toContain(`name-exact points at ${hierarchies} unrelated accounts`);
+    expect(r.candidates.map((c) => c.accountId)).toEqual(crowd.filter((_, i) => i % 10 !== 9).slice(0, 10).map((a) => a.accountId));
+  });
+
+  it('a free-mail address on a domain thousands of accounts give as website goes to review once per account', () => {
+    const mail: AccountRecord[] = Array.from({ length: n }, (_, i) => ({ accountId: `M${i}`, name: `Shop ${i}`, website: 'gmail.com' }));
+    const r = matchSignals(mail, [{ signalId: 'S', email: 'jo@gmail.com' }])[0]!;
+    expect(r.status).toBe('review');
+    expect(r.candidates.map((c) => c.accountId)).toEqual(Array.from({ length: 10 }, (_, i) => `M${i}`));
+  });
+});
