@@ -101,6 +101,43 @@ describe('matchFiles (file mode)', () => {
     ]);
   });
 
+  it('writes every row once and in order through a writer that keeps asking it to wait', async () => {
+    // Many chunks of the signals file (64 KiB each), each many writes; the writer takes one write at a time, later.
+    const n = 20_000;
+    const acc = path.join(dir, 'many-accounts.csv');
+    const sig = path.join(dir, 'many-signals.csv');
+    await writeFile(acc, 'account_id,name,website\n' + Array.from({ length: n }, (_, i) => `A${i},Company ${i},c${i}.example`).join('\n') + '\n');
+    await writeFile(sig, 'signal_id,company_name,website\n' + Array.from({ length: n }, (_, i) => `S${i},,https://www.c${n - 1 - i}.example/x`).join('\n') + '\n');
+    const slow = new PassThrough({ highWaterMark: 1024, decodeStrings: false, encoding: 'utf8' });
+    let text = '';
+    let drains = 0;
+    slow.on('drain', () => drains++);
+    // Reads one chunk per macrotask, so the writer's buffer fills and it must wait for 'drain'.
+    const reader = (async () => {
+      for (;;) {
+        const c = slow.read() as string | null;
+        if (c !== null) text += c;
+        else if (slow.readableEnded || slow.writableFinished) break;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    // What the writer holds unread when each write arrives: bounded by about a chunk of the signals file
+    // when the writer waits for 'drain', the whole output when it does not.
+    let held = 0;
+    const write = slow.write.bind(slow) as (c: string) => boolean;
+    slow.write = ((c: string) => ((held = Math.max(held, slow.writableLength + slow.readableLength)), write(c))) as typeof slow.write;
+    const summary = await matchFiles({ accounts: acc, signals: sig, out: slow });
+    slow.end();
+    await reader;
+    text += slow.read() ?? '';
+    expect(summary).toMatchObject({ signals: n, matched: n });
+    expect(drains).toBeGreaterThan(0);
+    const rows = parse(text, { columns: true }) as MatchRow[];
+    expect(rows.map((r) => r.signal_id)).toEqual(Array.from({ length: n }, (_, i) => `S${i}`));
+    expect(rows.every((r, i) => r.status === 'matched' && r.account_id === `A${n - 1 - i}`)).toBe(true);
+    expect(held).toBeLessThan(text.length / 4);
+  });
+
   it('quotes output fields that need it, so any CSV reader gets every value back', () => {
     const awkward = ['S,1', ' lead', 'trail\t', 'say "hi"', 'two\nlines', 'cr\rhere', 'plain', ''];
     for (const v of awkward) {
