@@ -9,6 +9,7 @@
  *   normalizeHost('https://www.Acme.co.uk/en?x=1').domain   // 'acme.co.uk'
  *   normalizeHost('münchen.de').domain                      // 'xn--mnchen-3ya.de'
  *   normalizeHost('peak.netlify.app').sharedHost            // true
+ *   normalizeHost('https://www.linkedin.com/company/acme/about').domain   // 'linkedin.com/company/acme'
  */
 import { domainToASCII } from 'node:url';
 import { parse } from 'tldts';
@@ -37,6 +38,45 @@ export const SERVICE_LABELS: ReadonlySet<string> = new Set([
   'support', 'status', 'cdn', 'static', 'm', 'mobile', 'my', 'login', 'account', 'accounts', 'admin',
   'dev', 'developer', 'developers', 'cloud', 'news', 'console', 'dashboard', 'go', 'info', 'about',
 ]);
+
+/**
+ * Sites whose pages are profiles of other companies, and the first path segments of those pages:
+ * `linkedin.com/company/acme` is Acme's page, not LinkedIn's website, and people type it into website
+ * fields on both sides. Such a URL's evidence is the profile (`linkedin.com/company/acme`, equal only to the
+ * same profile), never the site's domain: as `linkedin.com` it would match every profile to LinkedIn's own
+ * account, or to whichever account was given a profile as its website. The site's other pages
+ * (`linkedin.com`, `linkedin.com/help`) are still the site's own. Sites whose profiles sit at the top of
+ * the path (`facebook.com/acme`) cannot be told from their own pages (`facebook.com/pricing`) and are not
+ * listed.
+ */
+const PROFILE_PATHS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['linkedin.com', new Set(['company', 'in', 'school', 'showcase', 'pub'])],
+  ['crunchbase.com', new Set(['organization', 'person'])],
+]);
+
+/** `site` (the answer for `input`'s host), or the profile `input` is a page of when the site has profiles. */
+function withProfile(input: string, site: NormalizedHost | null): NormalizedHost | null {
+  if (site === null) return null;
+  const kinds = PROFILE_PATHS.get(site.domain);
+  return kinds === undefined ? site : (profileOf(input, site, kinds) ?? site);
+}
+
+function profileOf(input: string, site: NormalizedHost, kinds: ReadonlySet<string>): NormalizedHost | undefined {
+  let rest = input.trim();
+  const scheme = rest.indexOf('://');
+  if (scheme >= 0) rest = rest.slice(scheme + 3);
+  else if (rest.startsWith('//')) rest = rest.slice(2);
+  const slash = rest.search(/[/\\]/);
+  if (slash < 0) return undefined;
+  const [kind, slug] = rest
+    .slice(slash + 1)
+    .replace(/[?#].*$/s, '')
+    .toLowerCase()
+    .split(/[/\\]/);
+  if (!kind || !slug || !kinds.has(kind)) return undefined;
+  const domain = `${site.domain}/${kind}/${slug}`;
+  return { host: site.host, domain, label: slug.replace(/[^a-z0-9]/g, ''), sharedHost: false, suffix: site.domain };
+}
 
 /**
  * Looks a cleaned host up among already-normalised domains: the stored normalisation, null when the host is
@@ -104,7 +144,7 @@ export function extractHost(input: string): string {
 export function normalizeHost(input: string | null | undefined, known?: KnownDomains): NormalizedHost | null {
   if (!input) return null;
   const plain = plainHost(input);
-  return hostAnswer(plain !== undefined ? plain : cleanHost(input), known);
+  return withProfile(input, hostAnswer(plain !== undefined ? plain : cleanHost(input), known));
 }
 
 /**
@@ -113,7 +153,7 @@ export function normalizeHost(input: string | null | undefined, known?: KnownDom
  */
 export function normalizePlainHost(value: string, known?: KnownDomains): NormalizedHost | null | undefined {
   const plain = plainHost(value);
-  return plain === undefined ? undefined : hostAnswer(plain, known);
+  return plain === undefined ? undefined : withProfile(value, hostAnswer(plain, known));
 }
 
 /** `normalizeHost` for a host `cleanHost` (or `plainHost`) returned. */

@@ -226,7 +226,7 @@ const NO_HITS: Hit[] = [];
 /**
  * Adds the accounts not yet among `hits` (the first reason for an account stays); allocates on the first.
  * Small lists (nearly all) are checked by scanning them; past `SCAN_HITS` a Set keeps the check linear: an
- * evidence key that thousands of accounts share (a placeholder website such as linkedin.com or gmail.com
+ * evidence key that thousands of accounts share (a placeholder website such as google.com or gmail.com
  * typed into the CRM, a name like "Test") would otherwise cost a scan of every hit for every account added,
  * for every signal that carries it.
  */

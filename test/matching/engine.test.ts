@@ -256,14 +256,14 @@ describe('a long-lived matcher answers like a fresh one', () => {
 });
 
 describe('evidence that thousands of accounts share', () => {
-  // A CRM where people typed a placeholder website (linkedin.com, a free-mail domain) or a name like "Test"
+  // A CRM where people typed a placeholder website (google.com, a free-mail domain) or a name like "Test"
   // into thousands of accounts: every signal carrying it is ambiguous, and shows the ten best candidates.
   const n = 3000;
   const countries = ['US', 'DE', 'FR'];
   const crowd: AccountRecord[] = Array.from({ length: n }, (_, i) => ({
     accountId: `C${String(i).padStart(4, '0')}`,
     name: 'Test',
-    website: 'https://www.linkedin.com/company/x',
+    website: 'https://www.google.com/',
     country: countries[i % 3],
     // Every tenth account is a child of the one before it, one level deeper.
     parentAccountId: i % 10 === 9 ? `C${String(i - 1).padStart(4, '0')}` : null,
@@ -272,7 +272,7 @@ describe('evidence that thousands of accounts share', () => {
 
   it('sends each signal to review with the ten best-ranked of them: country first, then the top of a hierarchy, then id', () => {
     const m = createMatcher([...crowd, { accountId: 'REAL', name: 'Real Co', website: 'real.example' }]);
-    const signals: SignalRecord[] = Array.from({ length: 200 }, (_, j) => ({ signalId: `S${j}`, website: `linkedin.com/in/person-${j}`, country: 'FR' }));
+    const signals: SignalRecord[] = Array.from({ length: 200 }, (_, j) => ({ signalId: `S${j}`, website: `google.com/search?q=person-${j}`, country: 'FR' }));
     for (const s of signals) {
       const r = m.match(s);
       expect(r.status).toBe('review');
@@ -297,5 +297,24 @@ describe('evidence that thousands of accounts share', () => {
     const r = matchSignals(mail, [{ signalId: 'S', email: 'jo@gmail.com' }])[0]!;
     expect(r.status).toBe('review');
     expect(r.candidates.map((c) => c.accountId)).toEqual(Array.from({ length: 10 }, (_, i) => `M${i}`));
+  });
+});
+
+describe('profile pages typed into website fields', () => {
+  const withProfiles: AccountRecord[] = [
+    { accountId: 'LINKEDIN', name: 'LinkedIn Corporation', website: 'https://www.linkedin.com/' },
+    { accountId: 'ACME', name: 'Acme Corp', website: 'https://www.linkedin.com/company/acme-corp' },
+    { accountId: 'ZETA', name: 'Zeta GmbH', website: 'zeta.example' },
+  ];
+  const run = (s: Omit<SignalRecord, 'signalId'>) => matchSignals(withProfiles, [{ signalId: 'S', ...s }])[0]!;
+
+  it('match only the account with the same profile, and never the profile site’s own company', () => {
+    expect(run({ website: 'http://linkedin.com/company/ACME-CORP/about' })).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'website-domain' });
+    // Another company's profile: not Acme, not LinkedIn.
+    expect(run({ website: 'https://www.linkedin.com/company/zeta-gmbh' })).toMatchObject({ status: 'unmatched', accountId: null });
+    // …whose name can still decide.
+    expect(run({ website: 'https://www.linkedin.com/company/zeta-gmbh', companyName: 'Zeta GmbH' })).toMatchObject({ status: 'matched', accountId: 'ZETA', rule: 'name-exact' });
+    // LinkedIn's own site is LinkedIn's.
+    expect(run({ website: 'https://www.linkedin.com/help' })).toMatchObject({ status: 'matched', accountId: 'LINKEDIN' });
   });
 });

@@ -51,6 +51,21 @@ describe('normalizeHost', () => {
   it('splits fields holding several sites', () => {
     expect(websiteDomains('acme.com; www.acme.io, https://acme.com/x').map((h) => h.domain)).toEqual(['acme.com', 'acme.io']);
   });
+
+  it('keeps a profile page on LinkedIn or Crunchbase as that profile, never as the site’s own domain', () => {
+    for (const [input, profile] of [
+      ['https://www.linkedin.com/company/Acme-Corp/about/?trk=x', 'linkedin.com/company/acme-corp'],
+      ['LINKEDIN.COM/COMPANY/ACME-CORP', 'linkedin.com/company/acme-corp'],
+      ['http://uk.linkedin.com/in/jane-doe#top', 'linkedin.com/in/jane-doe'],
+      ['www.crunchbase.com/organization/acme', 'crunchbase.com/organization/acme'],
+    ])
+      expect(normalizeHost(input)).toMatchObject({ domain: profile, host: expect.not.stringContaining('/'), sharedHost: false });
+    // In a list, each part on its own.
+    expect(websiteDomains('acme.com; linkedin.com/company/acme').map((h) => h.domain)).toEqual(['acme.com', 'linkedin.com/company/acme']);
+    // The sites' own pages, and a path that names no profile, are the site's.
+    for (const input of ['https://www.linkedin.com/', 'linkedin.com/feed/', 'https://www.linkedin.com/company/', 'crunchbase.com/pricing'])
+      expect(normalizeHost(input)?.domain).toBe(input.includes('crunchbase') ? 'crunchbase.com' : 'linkedin.com');
+  });
 });
 
 describe('e-mail evidence', () => {
