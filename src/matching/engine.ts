@@ -227,8 +227,8 @@ const NO_HITS: Hit[] = [];
  * Adds the accounts not yet among `hits` (the first reason for an account stays); allocates on the first.
  * Small lists (nearly all) are checked by scanning them; past `SCAN_HITS` a Set keeps the check linear: an
  * evidence key that thousands of accounts share (a placeholder website such as google.com or gmail.com
- * typed into the CRM, a name like "Test") would otherwise cost a scan of every hit for every account added,
- * for every signal that carries it.
+ * typed into the CRM, a franchise's name on every store) would otherwise cost a scan of every hit for every
+ * account added, for every signal that carries it.
  */
 function addHits(hits: Hit[], ids: readonly number[], score: number, reason: string): Hit[] {
   if (hits.length + ids.length > SCAN_HITS) return addHitsLarge(hits, ids, score, reason);

@@ -9,6 +9,7 @@
  *   normalizeCompanyName('Samsung,  S.A.').key          // 'samsung'
  *   normalizeCompanyName('Neodata Group Limited').core  // 'neodata'
  *   normalizeCompanyName('International Business Machines Corp.').acronyms  // ['ibm']
+ *   normalizeCompanyName('N/A').key                     // '' (a placeholder: no evidence)
  */
 
 export interface NormalizedName {
@@ -81,6 +82,16 @@ const GENERIC_WORDS = new Set([
   'intl', 'global', 'worldwide', 'company',
 ]);
 /** Small words skipped in the second acronym form (`Bank of America` → `boa` and `ba`). */
+/**
+ * What people type where a company name is required and there is none: no company's name, so no evidence
+ * (a CRM's "Unknown" or "Self-employed" bucket account would otherwise take every lead that says the same).
+ * Compared with the whole key, so `Unknown Worlds` and `Self Employed Tax Co` are names as usual.
+ */
+const PLACEHOLDER_NAMES = new Set([
+  'na', 'none', 'null', 'nil', 'undefined', 'unknown', 'tbd', 'tba', 'notapplicable', 'notavailable', 'nocompany',
+  'selfemployed', 'freelance', 'freelancer', 'individual', 'student', 'retired', 'unemployed', 'test',
+]);
+
 const SMALL_WORDS = new Set(['of', 'and', 'for', 'the', 'from', 'de', 'der', 'des', 'du', 'la', 'le', 'et', 'und', 'y']);
 
 /** Legal forms by their last token, longest first: a name's tail is compared token by token, no strings built. */
@@ -202,6 +213,7 @@ export function normalizeCompanyName(name: string | null | undefined): Normalize
   // And once from the start (`PT Astra`, `OOO Yandex`), never the whole name.
   const tokens = SCRATCH.slice(to > 1 && LEGAL_PREFIXES.has(SCRATCH[0]!) ? 1 : 0, to);
   const key = tokens.length === 1 ? tokens[0]! : tokens.join('');
+  if (PLACEHOLDER_NAMES.has(key)) return { tokens: [], key: '', core: '', acronyms: [] };
   // No generic word (the usual case): the core key is the key itself, not a second equal string.
   let generic = 0;
   for (const t of tokens) if (GENERIC_WORDS.has(t)) generic++;

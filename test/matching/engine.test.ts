@@ -256,13 +256,13 @@ describe('a long-lived matcher answers like a fresh one', () => {
 });
 
 describe('evidence that thousands of accounts share', () => {
-  // A CRM where people typed a placeholder website (google.com, a free-mail domain) or a name like "Test"
-  // into thousands of accounts: every signal carrying it is ambiguous, and shows the ten best candidates.
+  // A CRM where people typed a placeholder website (google.com, a free-mail domain) into thousands of
+  // accounts, or a franchise whose stores are accounts of one name: every signal carrying it is ambiguous, and shows the ten best candidates.
   const n = 3000;
   const countries = ['US', 'DE', 'FR'];
   const crowd: AccountRecord[] = Array.from({ length: n }, (_, i) => ({
     accountId: `C${String(i).padStart(4, '0')}`,
-    name: 'Test',
+    name: 'Globex',
     website: 'https://www.google.com/',
     country: countries[i % 3],
     // Every tenth account is a child of the one before it, one level deeper.
@@ -286,7 +286,7 @@ describe('evidence that thousands of accounts share', () => {
 
   it('orders them like a full ranking does when the ten best are not the first found (a name they share, no country)', () => {
     // Reversed, so the best (lowest ids, tops of hierarchies) come last in the index.
-    const r = matchSignals([...crowd].reverse(), [{ signalId: 'S', companyName: 'TEST' }])[0]!;
+    const r = matchSignals([...crowd].reverse(), [{ signalId: 'S', companyName: 'GLOBEX' }])[0]!;
     expect(r.status).toBe('review');
     expect(r.explanation).toContain(`name-exact points at ${hierarchies} unrelated accounts`);
     expect(r.candidates.map((c) => c.accountId)).toEqual(crowd.filter((_, i) => i % 10 !== 9).slice(0, 10).map((a) => a.accountId));
@@ -316,5 +316,23 @@ describe('profile pages typed into website fields', () => {
     expect(run({ website: 'https://www.linkedin.com/company/zeta-gmbh', companyName: 'Zeta GmbH' })).toMatchObject({ status: 'matched', accountId: 'ZETA', rule: 'name-exact' });
     // LinkedIn's own site is LinkedIn's.
     expect(run({ website: 'https://www.linkedin.com/help' })).toMatchObject({ status: 'matched', accountId: 'LINKEDIN' });
+  });
+});
+
+describe('placeholder company names', () => {
+  const buckets: AccountRecord[] = [
+    { accountId: 'UNKNOWN', name: 'Unknown', website: null },
+    { accountId: 'SELF', name: 'Self-Employed' },
+    { accountId: 'ACME', name: 'Acme Inc.', website: 'acme.com' },
+  ];
+  it('are no evidence on either side: a bucket account never takes the signals that say the same', () => {
+    const [a, b, c] = matchSignals(buckets, [
+      { signalId: 'S1', companyName: 'unknown' },
+      { signalId: 'S2', companyName: 'Self employed', email: 'jo@gmail.com' },
+      { signalId: 'S3', companyName: 'N/A', email: 'jo@acme.com' },
+    ]);
+    expect(a).toMatchObject({ status: 'unmatched', accountId: null });
+    expect(b).toMatchObject({ status: 'unmatched', accountId: null });
+    expect(c).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'email-domain' });
   });
 });

@@ -100,6 +100,12 @@ describe('e-mail evidence', () => {
 });
 
 describe('normalizeCompanyName', () => {
+  it('reads a placeholder typed where a name is required as no name, but not a name that starts with one', () => {
+    for (const n of ['N/A', 'n.a.', 'Unknown', 'UNKNOWN LLC', 'Self-Employed', 'self employed', 'None', 'TBD', '-', 'Test Inc.'])
+      expect(normalizeCompanyName(n)).toEqual({ tokens: [], key: '', core: '', acronyms: [] });
+    expect(normalizeCompanyName('Unknown Worlds Entertainment').key).toBe('unknownworldsentertainment');
+    expect(normalizeCompanyName('Self Employed Tax Services').key).toBe('selfemployedtaxservices');
+  });
   it.each([
     ['Samsung,  S.A.', 'samsung'],
     ['ACME, Inc.', 'acme'],
