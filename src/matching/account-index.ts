@@ -218,6 +218,14 @@ export interface AccountIndex {
 export interface BuildIndexOptions {
   /** Free-mail/disposable check for contacts' e-mail domains. */
   isFreeMail: (domain: string) => boolean;
+  /** Registrable domains that are no account's website or extra domain (MatchPolicy.ignoredWebsiteDomains). */
+  ignoredSites?: ReadonlySet<string>;
+}
+
+/** The account's website domain: the first of its website field that is not an ignored one. */
+function siteOf(website: string | null | undefined, ignored: ReadonlySet<string> | undefined): NormalizedHost | null {
+  if (!ignored || ignored.size === 0) return firstWebsiteDomain(website);
+  return websiteDomains(website).find((h) => !ignored.has(h.domain)) ?? null;
 }
 
 export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
@@ -302,7 +310,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     const idx = index.size++;
     positionOfRow[row] = idx;
-    const site = firstWebsiteDomain(r.website);
+    const site = siteOf(r.website, opts.ignoredSites);
     const duns = normalizeDuns(r.duns);
     index.ids[idx] = id;
     index.names[idx] = r.name ?? '';
@@ -318,6 +326,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     for (const d of r.domains ?? []) {
       for (const h of websiteDomains(d)) {
+        if (opts.ignoredSites?.has(h.domain)) continue;
         if (h.sharedHost) index.sharedHostDomains.set(h.domain, h);
         domainPostings.add(h.domain, idx, EXTRA);
         namePostings.add(h.label, idx, LABEL);

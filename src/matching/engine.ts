@@ -92,12 +92,17 @@ export interface Matcher {
 export function createMatcher(accounts: readonly AccountRecord[], policyInput: MatchPolicy | MatchPolicyInput = {}): Matcher {
   const policy = MatchPolicy.parse(policyInput);
   const freeMail = freeMailChecker({ extra: policy.email.extraFreeMailDomains, notFree: policy.email.notFreeMailDomains });
-  const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d) });
+  const ignoredSites = new Set<string>();
+  for (const d of policy.ignoredWebsiteDomains) {
+    const h = normalizeHost(d);
+    if (h) ignoredSites.add(h.domain);
+  }
+  const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d), ignoredSites });
   const unknownHosts = new HostCache();
   // The cache only ever holds hosts that are no account's domain, so asking it first spares the index
   // lookup for the frequent ones (gmail.com).
   const known = (h: string): NormalizedHost | null => unknownHosts.peek(h) ?? knownHost(index, h) ?? unknownHosts.get(h);
-  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known };
+  const ctx: Ctx = { index, policy, freeMail, countryCache: new Map(), known, ignoredSites };
   return { index, policy, match: (s) => matchOne(ctx, s) };
 }
 
@@ -159,6 +164,8 @@ interface Ctx {
   /** root → country → members with that country (only for hierarchies with several members). */
   countryCache: Map<number, Map<string, number[]>>;
   known: KnownDomains;
+  /** MatchPolicy.ignoredWebsiteDomains as registrable domains (usually none). */
+  ignoredSites: ReadonlySet<string>;
 }
 
 // Lists here start as `[]` and get their first element as a one-element literal (`appended`): a first
@@ -194,6 +201,7 @@ function extractEvidence(ctx: Ctx, s: SignalRecord): Evidence {
       if (!freeEmail.includes(e.domain)) freeEmail = appended(freeEmail, e.domain);
     } else if (!workEmail.includes(e.domain)) workEmail = appended(workEmail, e.domain);
   }
+  if (ctx.ignoredSites.size > 0 && site.length > 0) site = site.filter((h) => !ctx.ignoredSites.has(h.domain));
   return {
     site: dedupeHosts(site),
     workEmail,

@@ -200,6 +200,13 @@ export const MatchPolicy = z.object({
    * the signal to review instead of trusting the domain.
    */
   nameConflict: z.enum(['review', 'ignore']).default('review'),
+  /**
+   * Registrable domains that are no company's website on either side: placeholders typed into website
+   * fields by the thousand (`google.com`, `example.com`), whose signals would all go to review. Accounts
+   * are not indexed under them (as website or extra domain) and a signal's website on one is no evidence;
+   * the other evidence (names, other domains) decides. Written as a host or URL (`www.google.com`).
+   */
+  ignoredWebsiteDomains: z.array(z.string()).default([]),
 });
 export type MatchPolicy = z.infer<typeof MatchPolicy>;
 export type MatchPolicyInput = z.input<typeof MatchPolicy>;

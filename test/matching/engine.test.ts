@@ -336,3 +336,32 @@ describe('placeholder company names', () => {
     expect(c).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'email-domain' });
   });
 });
+
+describe('ignoredWebsiteDomains', () => {
+  const placeholders: AccountRecord[] = [
+    { accountId: 'ACME', name: 'Acme Inc', website: 'https://www.google.com/' },
+    { accountId: 'BETA', name: 'Beta GmbH', website: 'google.com; beta.example' },
+    { accountId: 'ZETA', name: 'Zeta', website: 'zeta.example', domains: ['google.com'] },
+  ];
+  const signals: SignalRecord[] = [
+    { signalId: 'S1', website: 'https://google.com/x', companyName: 'Acme' },
+    { signalId: 'S2', website: 'google.com' },
+    { signalId: 'S3', website: 'www.beta.example' },
+  ];
+
+  it('by default a placeholder website shared by unrelated accounts sends its signals to review', () => {
+    // An account's website is the first site of its field: Beta's is google.com.
+    expect(matchSignals(placeholders, signals).map((r) => r.status)).toEqual(['review', 'review', 'unmatched']);
+  });
+
+  it('listed, it is no website on either side and the other evidence decides', () => {
+    const r = matchSignals(placeholders, signals, { ignoredWebsiteDomains: ['https://WWW.Google.com/'] });
+    expect(r.map((x) => [x.status, x.accountId, x.rule])).toEqual([
+      ['matched', 'ACME', 'name-exact'],
+      ['unmatched', null, null],
+      // The next site in the account's website field is its website.
+      ['matched', 'BETA', 'website-domain'],
+    ]);
+    expect(r[0]!.evidence.websiteDomains).toEqual([]);
+  });
+});
