@@ -14,10 +14,16 @@ const ALIASES: Record<string, string> = {
   'northern ireland': 'GB', usa: 'US', us: 'US', 'united states of america': 'US', america: 'US',
   uae: 'AE', deutschland: 'DE', 'south korea': 'KR', korea: 'KR', russia: 'RU', 'czech republic': 'CZ',
   holland: 'NL', 'the netherlands': 'NL', brasil: 'BR', espana: 'ES', suisse: 'CH', schweiz: 'CH',
+  // ISO 3166's own short names where they differ from ICU's English ones.
+  'russian federation': 'RU', 'korea republic of': 'KR', 'republic of korea': 'KR', 'viet nam': 'VN',
+  'iran islamic republic of': 'IR', 'syrian arab republic': 'SY', 'lao peoples democratic republic': 'LA',
+  'moldova republic of': 'MD', 'tanzania united republic of': 'TZ', 'venezuela bolivarian republic of': 'VE',
+  'bolivia plurinational state of': 'BO', 'taiwan province of china': 'TW', 'united kingdom of great britain and northern ireland': 'GB',
+  'ivory coast': 'CI', burma: 'MM', 'east timor': 'TL', swaziland: 'SZ', 'cape verde': 'CV', turkiye: 'TR',
 };
 
 /** Withdrawn codes whose ICU names shadow current ones (`DD` is also named "Germany"). */
-const WITHDRAWN = new Set(['DD', 'FX', 'SU', 'YU', 'CS', 'ZR', 'TP', 'BU', 'NT', 'AN', 'QO', 'EU', 'EZ', 'UN']);
+const WITHDRAWN = new Set(['DD', 'FX', 'SU', 'YU', 'CS', 'ZR', 'TP', 'BU', 'NT', 'AN', 'QO', 'EU', 'EZ', 'UN', 'VD', 'YD', 'NH', 'RH', 'DY', 'HV']);
 
 let byName: Map<string, string> | undefined;
 let byCode: Map<string, string> | undefined;
@@ -36,11 +42,24 @@ function build(): void {
       const code = String.fromCharCode(a, b);
       const name = dn.of(code);
       if (!name || name === 'Unknown Region' || WITHDRAWN.has(code)) continue;
-      const key = foldUnicode(name).replace(/[^a-z ]/g, '').trim();
+      const key = nameKey(name);
       if (!byName.has(key)) byName.set(key, code);
       byCode.set(code, byName.get(key)!);
     }
   }
+}
+
+/**
+ * A region name or code as compared: folded, `&` as `and`, dots and apostrophes dropped (`U.S.`,
+ * `Côte d’Ivoire`), any other punctuation a space (`Korea, Republic of`), spaces single.
+ */
+function nameKey(s: string): string {
+  return foldUnicode(s)
+    .replace(/&/g, ' and ')
+    .replace(/[.'’]/g, '')
+    .replace(/[^a-z ]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Normalises a country to ISO alpha-2, or null when it is empty or unknown. */
@@ -49,7 +68,7 @@ export function normalizeCountry(value: string | null | undefined): string | nul
   const hit = cache.get(value);
   if (hit !== undefined) return hit;
   if (!byName || !byCode) build();
-  const v = foldUnicode(value).replace(/[.]/g, '').replace(/[^a-z ]/g, ' ').replace(/\s+/g, ' ').trim();
+  const v = nameKey(value);
   let out: string | null = null;
   if (v !== '') {
     out = ALIASES[v] ?? (v.length === 2 ? byCode!.get(v.toUpperCase()) : byName!.get(v)) ?? null;

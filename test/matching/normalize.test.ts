@@ -163,6 +163,11 @@ describe('normalizeCountry', () => {
   it.each([
     ['UK', 'GB'], ['gb', 'GB'], ['United Kingdom', 'GB'], ['Germany', 'DE'], ['DE', 'DE'], ['U.S.', 'US'],
     ['USA', 'US'], ['Brasil', 'BR'], ['?', null], ['', null], ['XX', null], ['Atlantis', null],
+    // Current countries whose English name a withdrawn code also has (VD, YD, NH, RH came first).
+    ['Vietnam', 'VN'], ['Yemen', 'YE'], ['Vanuatu', 'VU'], ['Zimbabwe', 'ZW'], ['VD', null],
+    // ISO's own short names, apostrophes, `&`.
+    ['Viet Nam', 'VN'], ['Russian Federation', 'RU'], ['Korea, Republic of', 'KR'], ["Côte d’Ivoire", 'CI'], ["Cote d'Ivoire", 'CI'],
+    ['Bosnia & Herzegovina', 'BA'], ['Bosnia and Herzegovina', 'BA'], ['Guinea-Bissau', 'GW'],
   ])('%s → %s', (input, code) => {
     expect(normalizeCountry(input)).toBe(code);
   });
