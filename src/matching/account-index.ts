@@ -14,7 +14,7 @@
  *   accountAt(index, 0).root              // its ultimate parent's position
  *   index.cycles                          // [['A', 'B']] when A → B → A
  */
-import { firstWebsiteDomain, normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
+import { firstWebsiteDomain, mayListSeveral, normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
 import { parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
@@ -222,6 +222,14 @@ export interface BuildIndexOptions {
   ignoredSites?: ReadonlySet<string>;
 }
 
+/** Adds one of the account's extra domains (unless the policy ignores it). */
+function addExtra(index: AccountIndex, opts: BuildIndexOptions, h: NormalizedHost, idx: number): void {
+  if (opts.ignoredSites?.has(h.domain)) return;
+  if (h.sharedHost) index.sharedHostDomains.set(h.domain, h);
+  index.domainPostings.add(h.domain, idx, EXTRA);
+  index.namePostings.add(h.label, idx, LABEL);
+}
+
 /** The account's website domain: the first of its website field that is not an ignored one. */
 function siteOf(website: string | null | undefined, ignored: ReadonlySet<string> | undefined): NormalizedHost | null {
   if (!ignored || ignored.size === 0) return firstWebsiteDomain(website);
@@ -324,14 +332,11 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
       index.siteDomainStart[idx] = domainPostings.add(site.domain, idx, WEBSITE);
       index.siteDomainLength[idx] = site.domain.length;
     }
-    for (const d of r.domains ?? []) {
-      for (const h of websiteDomains(d)) {
-        if (opts.ignoredSites?.has(h.domain)) continue;
-        if (h.sharedHost) index.sharedHostDomains.set(h.domain, h);
-        domainPostings.add(h.domain, idx, EXTRA);
-        namePostings.add(h.label, idx, LABEL);
-      }
-    }
+    // A website field that lists several sites (`acme.com; acme.io`): the first is the website, the
+    // others are the account's too, as extra domains.
+    if (r.website && mayListSeveral(r.website))
+      for (const h of websiteDomains(r.website)) if (h.domain !== site?.domain) addExtra(index, opts, h, idx);
+    for (const d of r.domains ?? []) for (const h of websiteDomains(d)) addExtra(index, opts, h, idx);
     for (const c of r.contactEmails ?? []) {
       for (const part of splitList(c)) {
         const domain = part.includes('@') ? parseEmails(part)[0]?.domain : normalizeHost(part)?.domain;

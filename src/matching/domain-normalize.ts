@@ -284,6 +284,11 @@ function labelOf(domain: string, suffix: string): string {
   return bare.includes('-') || bare.includes('.') ? bare.replace(/[-.]/g, '') : bare;
 }
 
+/** True when a website-like field may hold several URLs/hosts (it has a separator `splitList` splits at). */
+export function mayListSeveral(value: string): boolean {
+  return separatorAt(value) >= 0;
+}
+
 /** Splits a field that may hold several URLs/hosts (`a.com; b.com`, `a.com, b.com`). */
 export function splitList(value: string | null | undefined): string[] {
   if (!value) return [];

@@ -350,8 +350,12 @@ describe('ignoredWebsiteDomains', () => {
   ];
 
   it('by default a placeholder website shared by unrelated accounts sends its signals to review', () => {
-    // An account's website is the first site of its field: Beta's is google.com.
-    expect(matchSignals(placeholders, signals).map((r) => r.status)).toEqual(['review', 'review', 'unmatched']);
+    // An account's website is the first site of its field (Beta's is google.com), the others its extra domains.
+    expect(matchSignals(placeholders, signals).map((r) => [r.status, r.rule])).toEqual([
+      ['review', 'website-domain'],
+      ['review', 'website-domain'],
+      ['matched', 'extra-domain'],
+    ]);
   });
 
   it('listed, it is no website on either side and the other evidence decides', () => {
@@ -363,5 +367,19 @@ describe('ignoredWebsiteDomains', () => {
       ['matched', 'BETA', 'website-domain'],
     ]);
     expect(r[0]!.evidence.websiteDomains).toEqual([]);
+  });
+});
+
+describe('a website field that lists several sites', () => {
+  it('gives the account its first site as website and the others as extra domains', () => {
+    const listed: AccountRecord[] = [{ accountId: 'ACME', name: 'Acme Inc', website: 'https://acme.com; www.acme.io, acme-shop.de' }];
+    const [a, b, c] = matchSignals(listed, [
+      { signalId: 'S1', website: 'acme.com' },
+      { signalId: 'S2', website: 'https://shop.acme-shop.de/' },
+      { signalId: 'S3', email: 'jo@acme.io' },
+    ]);
+    expect(a).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'website-domain' });
+    expect(b).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'extra-domain' });
+    expect(c).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'email-domain' });
   });
 });
