@@ -54,9 +54,12 @@ const PROFILE_PATHS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['crunchbase.com', new Set(['organization', 'person'])],
 ]);
 
+/** The lengths of PROFILE_PATHS' sites: a domain of any other length (nearly all) needs no map lookup. */
+const PROFILE_LENGTHS: ReadonlySet<number> = new Set([...PROFILE_PATHS.keys()].map((k) => k.length));
+
 /** `site` (the answer for `input`'s host), or the profile `input` is a page of when the site has profiles. */
 function withProfile(input: string, site: NormalizedHost | null): NormalizedHost | null {
-  if (site === null) return null;
+  if (site === null || !PROFILE_LENGTHS.has(site.domain.length)) return site;
   const kinds = PROFILE_PATHS.get(site.domain);
   return kinds === undefined ? site : (profileOf(input, site, kinds) ?? site);
 }
