@@ -15,7 +15,7 @@
  *   index.cycles                          // [['A', 'B']] when A → B → A
  */
 import { firstWebsiteDomain, mayListSeveral, normalizeHost, splitList, websiteDomains, type NormalizedHost } from './domain-normalize.js';
-import { parseEmails } from './email-domain.js';
+import { looksLikeEmail, parseEmails } from './email-domain.js';
 import { normalizeCountry } from './country.js';
 import { normalizeCompanyName, type NormalizedName } from './name-normalize.js';
 import { FuzzyBlocks } from './fuzzy-blocks.js';
@@ -230,10 +230,27 @@ function addExtra(index: AccountIndex, opts: BuildIndexOptions, h: NormalizedHos
   index.namePostings.add(h.label, idx, LABEL);
 }
 
-/** The account's website domain: the first of its website field that is not an ignored one. */
-function siteOf(website: string | null | undefined, ignored: ReadonlySet<string> | undefined): NormalizedHost | null {
-  if (!ignored || ignored.size === 0) return firstWebsiteDomain(website);
-  return websiteDomains(website).find((h) => !ignored.has(h.domain)) ?? null;
+/**
+ * The sites of an account's website field, the website first (the rest are extra domains), for a field
+ * that needs more than `firstWebsiteDomain`: a list, an `@`, or ignored domains to skip. An address typed
+ * there (`info@acme.com`) gives its domain, except a free-mail one: `jo@gmail.com` is a sole trader's
+ * mailbox, not gmail.com as the account's website, which would put the account in review for every
+ * gmail-only signal.
+ */
+function sitesOf(website: string, opts: BuildIndexOptions): NormalizedHost[] {
+  const out: NormalizedHost[] = [];
+  for (const part of splitList(website)) {
+    const h = normalizeHost(part);
+    if (!h || opts.ignoredSites?.has(h.domain) || out.some((o) => o.domain === h.domain)) continue;
+    if (part.includes('@') && looksLikeEmail(part) && opts.isFreeMail(h.domain)) continue;
+    out.push(h);
+  }
+  return out;
+}
+
+/** True when the website field needs `sitesOf` rather than `firstWebsiteDomain` alone. */
+function needsSites(website: string | null | undefined, opts: BuildIndexOptions): website is string {
+  return !!website && (mayListSeveral(website) || website.includes('@') || (opts.ignoredSites?.size ?? 0) > 0);
 }
 
 export function buildAccountIndex(records: readonly AccountRecord[], opts: BuildIndexOptions): AccountIndex {
@@ -318,7 +335,9 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     const idx = index.size++;
     positionOfRow[row] = idx;
-    const site = siteOf(r.website, opts.ignoredSites);
+    // Nearly every field is one plain site: the first and only, without the list.
+    const sites = needsSites(r.website, opts) ? sitesOf(r.website, opts) : undefined;
+    const site = sites ? (sites[0] ?? null) : firstWebsiteDomain(r.website);
     const duns = normalizeDuns(r.duns);
     index.ids[idx] = id;
     index.names[idx] = r.name ?? '';
@@ -334,8 +353,7 @@ export function buildAccountIndex(records: readonly AccountRecord[], opts: Build
     }
     // A website field that lists several sites (`acme.com; acme.io`): the first is the website, the
     // others are the account's too, as extra domains.
-    if (r.website && mayListSeveral(r.website))
-      for (const h of websiteDomains(r.website)) if (h.domain !== site?.domain) addExtra(index, opts, h, idx);
+    if (sites) for (let k = 1; k < sites.length; k++) addExtra(index, opts, sites[k]!, idx);
     for (const d of r.domains ?? []) for (const h of websiteDomains(d)) addExtra(index, opts, h, idx);
     for (const c of r.contactEmails ?? []) {
       for (const part of splitList(c)) {

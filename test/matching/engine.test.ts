@@ -383,3 +383,24 @@ describe('a website field that lists several sites', () => {
     expect(c).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'email-domain' });
   });
 });
+
+describe('an e-mail address typed into an account’s website field', () => {
+  const typed: AccountRecord[] = [
+    { accountId: 'JOE', name: 'Joe’s Plumbing', website: 'joe.plumbing@gmail.com' },
+    { accountId: 'ACME', name: 'Acme Inc', website: 'mailto:info@acme.com' },
+    { accountId: 'YAHOO', name: 'Yahoo Inc', website: 'yahoo.com' },
+  ];
+  it('gives its domain as the website, unless it is a free-mail mailbox', () => {
+    const [a, b, c, d] = matchSignals(typed, [
+      { signalId: 'S1', email: 'someone@gmail.com' },
+      { signalId: 'S2', website: 'https://www.acme.com/' },
+      { signalId: 'S3', companyName: "Joe's Plumbing", email: 'joe.plumbing@gmail.com' },
+      // A mail provider's own website is still its website.
+      { signalId: 'S4', website: 'https://yahoo.com/' },
+    ]);
+    expect(a).toMatchObject({ status: 'unmatched', accountId: null });
+    expect(b).toMatchObject({ status: 'matched', accountId: 'ACME', rule: 'website-domain' });
+    expect(c).toMatchObject({ status: 'matched', accountId: 'JOE', rule: 'name-exact' });
+    expect(d).toMatchObject({ status: 'matched', accountId: 'YAHOO', rule: 'website-domain' });
+  });
+});
