@@ -81,7 +81,6 @@ const GENERIC_WORDS = new Set([
   'the', 'group', 'groupe', 'gruppe', 'grupo', 'gruppo', 'holding', 'holdings', 'foundation', 'international',
   'intl', 'global', 'worldwide', 'company',
 ]);
-/** Small words skipped in the second acronym form (`Bank of America` → `boa` and `ba`). */
 /**
  * What people type where a company name is required and there is none: no company's name, so no evidence
  * (a CRM's "Unknown" or "Self-employed" bucket account would otherwise take every lead that says the same).
@@ -92,6 +91,7 @@ const PLACEHOLDER_NAMES = new Set([
   'selfemployed', 'freelance', 'freelancer', 'individual', 'student', 'retired', 'unemployed', 'test',
 ]);
 
+/** Small words skipped in the second acronym form (`Bank of America` → `boa` and `ba`). */
 const SMALL_WORDS = new Set(['of', 'and', 'for', 'the', 'from', 'de', 'der', 'des', 'du', 'la', 'le', 'et', 'und', 'y']);
 
 /** Legal forms by their last token, longest first: a name's tail is compared token by token, no strings built. */
@@ -205,15 +205,20 @@ function legalEnd(tokens: readonly string[], n: number): number {
 const SCRATCH: string[] = [];
 const NO_ACRONYMS: string[] = [];
 
+/** The keys of no name (a new object: callers own what they get). */
+function noName(): NormalizedName {
+  return { tokens: [], key: '', core: '', acronyms: [] };
+}
+
 /** Normalises a company name into its comparison keys. */
 export function normalizeCompanyName(name: string | null | undefined): NormalizedName {
-  if (!name) return { tokens: [], key: '', core: '', acronyms: [] };
+  if (!name) return noName();
   const n = tokenize(foldUnicode(name), SCRATCH);
   const to = legalEnd(SCRATCH, n);
   // And once from the start (`PT Astra`, `OOO Yandex`), never the whole name.
   const tokens = SCRATCH.slice(to > 1 && LEGAL_PREFIXES.has(SCRATCH[0]!) ? 1 : 0, to);
   const key = tokens.length === 1 ? tokens[0]! : tokens.join('');
-  if (PLACEHOLDER_NAMES.has(key)) return { tokens: [], key: '', core: '', acronyms: [] };
+  if (PLACEHOLDER_NAMES.has(key)) return noName();
   // No generic word (the usual case): the core key is the key itself, not a second equal string.
   let generic = 0;
   for (const t of tokens) if (GENERIC_WORDS.has(t)) generic++;

@@ -15,7 +15,7 @@
 import type { Database as Sqlite } from 'better-sqlite3';
 import type { Knex } from 'knex';
 import type { Client as PgClient } from 'pg';
-import { dialectOf, withDriverConnection } from '../staging/db.js';
+import { dialectOf, inPgTransaction, withDriverConnection } from '../staging/db.js';
 import { InputError } from '../errors.js';
 import { createMatcher } from './engine.js';
 import type { AccountRecord, MatchPolicy, MatchResult, SignalRecord } from './types.js';
@@ -50,25 +50,23 @@ async function mapRows<T>(db: Knex, table: string, fn: (row: readonly unknown[],
     });
     return out;
   }
-  await withDriverConnection<PgClient, void>(db, async (conn) => {
-    // A cursor lives in a transaction; this one only reads, and sees one snapshot of the table.
-    await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      await conn.query(`DECLARE partnersync_rows NO SCROLL CURSOR FOR SELECT * FROM "${table}"`);
-      let at: Map<string, number> | undefined;
-      for (;;) {
-        const page = await conn.query<unknown[]>({ text: `FETCH ${FETCH_ROWS} FROM partnersync_rows`, rowMode: 'array' });
-        at ??= new Map(page.fields.map((f, i) => [f.name, i]));
-        for (const row of page.rows) out.push(fn(row, at));
-        if (page.rows.length < FETCH_ROWS) break;
-      }
-      await conn.query('COMMIT');
-    } catch (e) {
-      // Back to a usable connection for the pool; the read's own error is the one that matters.
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
-  });
+  // A cursor lives in a transaction; this one only reads, and sees one snapshot of the table.
+  await withDriverConnection<PgClient, void>(db, (conn) =>
+    inPgTransaction(
+      conn,
+      async () => {
+        await conn.query(`DECLARE partnersync_rows NO SCROLL CURSOR FOR SELECT * FROM "${table}"`);
+        let at: Map<string, number> | undefined;
+        for (;;) {
+          const page = await conn.query<unknown[]>({ text: `FETCH ${FETCH_ROWS} FROM partnersync_rows`, rowMode: 'array' });
+          at ??= new Map(page.fields.map((f, i) => [f.name, i]));
+          for (const row of page.rows) out.push(fn(row, at));
+          if (page.rows.length < FETCH_ROWS) break;
+        }
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    ),
+  );
   return out;
 }
 
@@ -196,13 +194,10 @@ export async function runStagedMatch(db: Knex, policy: MatchPolicy, runId: strin
   return summary;
 }
 
-
-
 /**
  * SQLite: one prepared statement per table, run row by row in one transaction on the connection knex
- * pools. Through knex, each
- * batch was a new 500-row `INSERT … SELECT … UNION ALL` to build, escape and compile: 200k matches took
- * 9 s, nearly all of it there.
+ * pools. Through knex, each batch was a new 500-row `INSERT … SELECT … UNION ALL` to build, escape and
+ * compile: 200k matches took 9 s, nearly all of it there.
  */
 async function writeSqlite(db: Knex, rows: Iterable<SignalRows>): Promise<void> {
   await withDriverConnection<Sqlite, void>(db, (conn) => {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { InterruptedError, PartnersyncError } from '../errors.js';
-import { withDriverConnection, type Staging } from '../staging/db.js';
+import { inPgTransaction, withDriverConnection, type Staging } from '../staging/db.js';
 import type { RunLog } from '../staging/runs.js';
 import { ModelsConfig, type ModelsConfigInput } from './config.js';
 import { buildGraph, descendants, runOrder, selectModels, type ModelGraph } from './graph.js';
@@ -181,14 +181,9 @@ async function execStatements(staging: Staging, statements: string[]): Promise<v
       await conn.query(statements[0]!);
       return;
     }
-    await conn.query('BEGIN');
-    try {
+    await inPgTransaction(conn, async () => {
       for (const s of statements) await conn.query(s);
-      await conn.query('COMMIT');
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   });
 }
 

@@ -138,5 +138,25 @@ export async function withDriverConnection<C, T>(db: Knex, fn: (conn: C) => T | 
   }
 }
 
+/**
+ * Runs `fn` in a transaction on a pg connection borrowed with `withDriverConnection`: `begin` (a plain
+ * BEGIN, or one with an isolation level), then COMMIT, or ROLLBACK when `fn` throws, which leaves the
+ * connection usable for the pool; `fn`'s own error is the one thrown.
+ *
+ * @example
+ *   await withDriverConnection<pg.Client, void>(db, (conn) => inPgTransaction(conn, async () => { await conn.query(sql); }));
+ */
+export async function inPgTransaction<T>(conn: { query(sql: string): Promise<unknown> }, fn: () => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  await conn.query(begin);
+  try {
+    const out = await fn();
+    await conn.query('COMMIT');
+    return out;
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
 /** Portable "now" as an ISO-8601 string: stored as text on both dialects so comparisons sort the same. */
 export const nowIso = (): string => new Date().toISOString();
