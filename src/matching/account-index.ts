@@ -238,14 +238,11 @@ function addExtra(index: AccountIndex, opts: BuildIndexOptions, h: NormalizedHos
  * gmail-only signal.
  */
 function sitesOf(website: string, opts: BuildIndexOptions): NormalizedHost[] {
-  const out: NormalizedHost[] = [];
-  for (const part of splitList(website)) {
-    const h = normalizeHost(part);
-    if (!h || opts.ignoredSites?.has(h.domain) || out.some((o) => o.domain === h.domain)) continue;
-    if (part.includes('@') && looksLikeEmail(part) && opts.isFreeMail(h.domain)) continue;
-    out.push(h);
-  }
-  return out;
+  return websiteDomains(
+    website,
+    undefined,
+    (h, part) => !opts.ignoredSites?.has(h.domain) && !(part.includes('@') && looksLikeEmail(part) && opts.isFreeMail(h.domain)),
+  );
 }
 
 /** True when the website field needs `sitesOf` rather than `firstWebsiteDomain` alone. */

@@ -303,21 +303,28 @@ export function splitList(value: string | null | undefined): string[] {
     .filter((v) => v !== '');
 }
 
-/** The registrable domains of every host in a website-like field (deduplicated, in order). */
-export function websiteDomains(value: string | null | undefined, known?: KnownDomains): NormalizedHost[] {
+/**
+ * The registrable domains of every host in a website-like field (deduplicated, in order). `keep` drops
+ * the hosts it answers false for, given the part of the field each came from.
+ */
+export function websiteDomains(
+  value: string | null | undefined,
+  known?: KnownDomains,
+  keep?: (h: NormalizedHost, part: string) => boolean,
+): NormalizedHost[] {
   if (!value) return [];
   const one = normalizePlainHost(value, known);
-  if (one !== undefined) return one ? [one] : [];
+  if (one !== undefined) return one && (!keep || keep(one, value)) ? [one] : [];
   const parts = splitList(value);
   if (parts.length === 1) {
     const h = normalizeHost(parts[0], known);
-    return h ? [h] : [];
+    return h && (!keep || keep(h, parts[0]!)) ? [h] : [];
   }
   const out: NormalizedHost[] = [];
   const seen = new Set<string>();
   for (const part of parts) {
     const h = normalizeHost(part, known);
-    if (h && !seen.has(h.domain)) {
+    if (h && !seen.has(h.domain) && (!keep || keep(h, part))) {
       seen.add(h.domain);
       out.push(h);
     }

@@ -92,11 +92,7 @@ export interface Matcher {
 export function createMatcher(accounts: readonly AccountRecord[], policyInput: MatchPolicy | MatchPolicyInput = {}): Matcher {
   const policy = MatchPolicy.parse(policyInput);
   const freeMail = freeMailChecker({ extra: policy.email.extraFreeMailDomains, notFree: policy.email.notFreeMailDomains });
-  const ignoredSites = new Set<string>();
-  for (const d of policy.ignoredWebsiteDomains) {
-    const h = normalizeHost(d);
-    if (h) ignoredSites.add(h.domain);
-  }
+  const ignoredSites: ReadonlySet<string> = new Set(policy.ignoredWebsiteDomains);
   const index = buildAccountIndex(accounts, { isFreeMail: (d) => freeMail.isFree(d), ignoredSites });
   const unknownHosts = new HostCache();
   // The cache only ever holds hosts that are no account's domain, so asking it first spares the index

@@ -20,6 +20,7 @@
  *   // r.rule === 'website-domain', r.candidates lists A1 as the candidate it beat.
  */
 import { z } from 'zod';
+import { normalizeHost } from './domain-normalize.js';
 
 /** One of our (CRM) accounts. Only `accountId` and `name` are required. */
 export interface AccountRecord {
@@ -204,9 +205,19 @@ export const MatchPolicy = z.object({
    * Registrable domains that are no company's website on either side: placeholders typed into website
    * fields by the thousand (`google.com`, `example.com`), whose signals would all go to review. Accounts
    * are not indexed under them (as website or extra domain) and a signal's website on one is no evidence;
-   * the other evidence (names, other domains) decides. Written as a host or URL (`www.google.com`).
+   * the other evidence (names, other domains) decides. Written as a host or URL (`www.google.com`); parsed
+   * to the registrable domain, and a value without one (`localhost`, a typo) is a config error.
    */
-  ignoredWebsiteDomains: z.array(z.string()).default([]),
+  ignoredWebsiteDomains: z
+    .array(
+      z.string().transform((v, ctx) => {
+        const h = normalizeHost(v);
+        if (h) return h.domain;
+        ctx.addIssue({ code: 'custom', message: `"${v}" has no registrable domain (expected a host such as google.com)` });
+        return z.NEVER;
+      }),
+    )
+    .default([]),
 });
 export type MatchPolicy = z.infer<typeof MatchPolicy>;
 export type MatchPolicyInput = z.input<typeof MatchPolicy>;

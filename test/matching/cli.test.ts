@@ -66,6 +66,19 @@ describe('partnersync match (CLI)', () => {
     expect(u.stderr).toContain('--encoding ebcdic');
   });
 
+  it('a match.ignoredWebsiteDomains entry that is no domain is a config error naming it (exit 2); a URL is its domain', async () => {
+    const cfgDir = await mkdtemp(path.join(dir, 'cfg-'));
+    const out = path.join(cfgDir, 'm.csv');
+    await writeFile(path.join(cfgDir, 'partnersync.yaml'), 'match:\n  ignoredWebsiteDomains: [www.google.com, localhost]\n');
+    const bad = await runCli(['match', '--accounts', accounts, '--signals', signals, '--out', out], { cwd: cfgDir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('match.ignoredWebsiteDomains.1');
+    expect(bad.stderr).toContain('"localhost" has no registrable domain');
+    await writeFile(path.join(cfgDir, 'partnersync.yaml'), 'match:\n  ignoredWebsiteDomains: ["https://www.google.com/"]\n');
+    const ok = await runCli(['match', '--accounts', accounts, '--signals', signals, '--out', out, '--json'], { cwd: cfgDir });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('file mode with only one of --accounts/--signals is a usage error (exit 2)', async () => {
     const r = await runCli(['match', 'eval', '--accounts', accounts, '--gold', gold], { cwd: dir });
     expect(r.code).toBe(2);

@@ -368,6 +368,13 @@ describe('ignoredWebsiteDomains', () => {
     ]);
     expect(r[0]!.evidence.websiteDomains).toEqual([]);
   });
+
+  it('are parsed to registrable domains by the policy schema, which rejects a value without one', () => {
+    expect(MatchPolicy.parse({ ignoredWebsiteDomains: ['https://WWW.Google.com/x', 'eu.example.co.uk'] }).ignoredWebsiteDomains).toEqual(['google.com', 'example.co.uk']);
+    const bad = MatchPolicy.safeParse({ ignoredWebsiteDomains: ['localhost'] });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]).toMatchObject({ path: ['ignoredWebsiteDomains', 0], message: expect.stringContaining('"localhost" has no registrable domain') });
+  });
 });
 
 describe('a website field that lists several sites', () => {
