@@ -2,6 +2,8 @@
 // bench/match-files.mjs): wall time, CPU time and peak RSS, the last two read from /proc (Linux).
 //
 //   const { seconds, cpu, peak, stdout } = await timed('sqlite3', ['x.db'], { input: '.tables\n' });
+//
+// And what every bench script needs: numbered flags (`numberArg`) and the built code (`importDist`).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -64,4 +66,17 @@ export function timed(cmd, args, opts = {}) {
 export function numberArg(args, name, dflt) {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? Number(args[i + 1]) : dflt;
+}
+
+/**
+ * Imports a module of the built code (`dist/<rel>`, e.g. `matching/engine.js`); exits 2 with the build
+ * command when dist/ is missing or stale, rather than timing nothing.
+ */
+export async function importDist(rel) {
+  try {
+    return await import(new URL(`../dist/${rel}`, import.meta.url).href);
+  } catch (e) {
+    console.error(`dist/${rel} is missing or stale: build first with \`npx tsc -p tsconfig.build.json\`\n${e.message}`);
+    process.exit(2);
+  }
 }

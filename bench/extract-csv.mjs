@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { timed } from './child.mjs';
+import { importDist, timed } from './child.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -25,10 +25,7 @@ if (!Number.isInteger(rows) || rows <= 0 || !Number.isInteger(rounds) || rounds 
   console.error('usage: node bench/extract-csv.mjs [rows] [--rounds N]');
   process.exit(2);
 }
-if (!fs.existsSync(path.join(repo, 'dist', 'commands', 'extract.js'))) {
-  console.error('dist/ is missing: build first with `npx tsc -p tsconfig.build.json`');
-  process.exit(2);
-}
+await importDist('commands/extract.js');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-extract-'));
 const file = path.join(dir, 'accounts.csv');

@@ -16,24 +16,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { numberArg, timed } from './child.mjs';
+import { importDist, numberArg, timed } from './child.mjs';
 import { matchData } from './match-data.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const N = numberArg(args, 'accounts', 300_000);
 const M = numberArg(args, 'signals', 300_000);
-if (!fs.existsSync(path.join(repo, 'dist', 'commands', 'match.js'))) {
-  console.error('dist/ is missing: build first with `npx tsc -p tsconfig.build.json`');
-  process.exit(2);
-}
+await importDist('commands/match.js');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-match-files-'));
 const accountsCsv = path.join(dir, 'accounts.csv');
 const signalsCsv = path.join(dir, 'signals.csv');
 
 // Fields written as partnersync writes them (no value: an empty field).
-const { csvCell } = await import(new URL('../dist/connectors/csv/csv-cell.js', import.meta.url).href);
+const { csvCell } = await importDist('connectors/csv/csv-cell.js');
 const cell = (v) => (v == null ? '' : csvCell(v));
 function writeCsv(file, header, rows, count) {
   const fd = fs.openSync(file, 'w');

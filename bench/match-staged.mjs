@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { numberArg, timed } from './child.mjs';
+import { importDist, numberArg, timed } from './child.mjs';
 import { matchData } from './match-data.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -31,10 +31,7 @@ if (kind !== 'sqlite' && kind !== 'postgres') {
   console.error('usage: node bench/match-staged.mjs [--accounts N] [--signals M] [--staging sqlite|postgres]');
   process.exit(2);
 }
-if (!fs.existsSync(path.join(repo, 'dist', 'commands', 'match.js'))) {
-  console.error('dist/ is missing: build first with `npx tsc -p tsconfig.build.json`');
-  process.exit(2);
-}
+await importDist('commands/match.js');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-match-staged-'));
 const admin = process.env.PARTNERSYNC_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -37,7 +37,7 @@
 // sides' figures and made them swing from run to run (the SQL load by 2.0-4.2 s).
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
-import { numberArg } from './child.mjs';
+import { importDist, numberArg } from './child.mjs';
 import { matchData } from './match-data.mjs';
 
 const args = process.argv.slice(2);
@@ -46,10 +46,7 @@ const M = numberArg(args, 'signals', 300_000);
 const withSql = !args.includes('--no-sql');
 const rounds = Math.max(1, numberArg(args, 'rounds', 3));
 
-const { createMatcher } = await import(new URL('../dist/matching/engine.js', import.meta.url).href).catch((e) => {
-  console.error('dist/ is missing or stale: run `npx tsc -p tsconfig.build.json` first.\n', e.message);
-  process.exit(1);
-});
+const { createMatcher } = await importDist('matching/engine.js');
 
 // --- deterministic generator (bench/match-data.mjs, shared with match-files.mjs and match-staged.mjs) --
 const { account, signal, domainOf, flat } = matchData(N);

@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { importDist } from './child.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -44,13 +45,6 @@ const intercomRate = parseRate(opt('intercom-rate', '1000/1000'));
 const bulkThreshold = Number(opt('bulk-threshold', 2000));
 const inProcess = flag('in-process');
 
-const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
-const load = async (p) =>
-  import(dist(p)).catch((e) => {
-    console.error('dist/ is missing or stale: run `npx tsc -p tsconfig.build.json` first.\n', e.message);
-    process.exit(1);
-  });
-
 /** Peak RSS since the last reset, sampled every 50 ms (`memoryUsage.rss()` is the cheap form). */
 function rssSampler() {
   let peak = 0;
@@ -67,7 +61,7 @@ const EMULATOR_MODULES = { hubspot: 'emulators/hubspot/index.js', salesforce: 'e
  */
 async function startEmulator(target, options, statePatch) {
   if (inProcess) {
-    const { start } = await load(EMULATOR_MODULES[target]);
+    const { start } = await importDist(EMULATOR_MODULES[target]);
     const emu = await start(options);
     Object.assign(emu.state, statePatch ?? {});
     return {
@@ -116,10 +110,10 @@ const verdict = (ok, text) => console.log(`  ${ok ? 'ok     ' : 'NOT OK '} ${tex
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 async function main() {
-  const { validateConfig } = await load('config/load.js');
-  const { openStaging } = await load('staging/db.js');
-  const { RunLog } = await load('staging/runs.js');
-  const { pushTargets } = await load('push/push-targets.js');
+  const { validateConfig } = await importDist('config/load.js');
+  const { openStaging } = await importDist('staging/db.js');
+  const { RunLog } = await importDist('staging/runs.js');
+  const { pushTargets } = await importDist('push/push-targets.js');
   const rss = rssSampler();
 
   async function withStaging(fn) {
@@ -208,7 +202,7 @@ async function main() {
   const targets = which === 'all' ? ['hubspot', 'salesforce', 'intercom'] : which.split(',');
 
   if (targets.includes('hubspot')) {
-    const { DEFAULT_HUBSPOT_TOKEN } = await load('emulators/hubspot/index.js');
+    const { DEFAULT_HUBSPOT_TOKEN } = await importDist('emulators/hubspot/index.js');
     await bench('HubSpot (batch upsert by a unique property)', {
       target: 'hubspot',
       options: {
@@ -225,7 +219,7 @@ async function main() {
   }
 
   if (targets.includes('salesforce')) {
-    const { DEFAULT_CLIENT, DEFAULT_USER } = await load('emulators/salesforce/index.js');
+    const { DEFAULT_CLIENT, DEFAULT_USER } = await importDist('emulators/salesforce/index.js');
     await bench(`Salesforce (Bulk API 2.0 above ${bulkThreshold} records)`, {
       target: 'salesforce',
       options: {
@@ -256,7 +250,7 @@ async function main() {
   }
 
   if (targets.includes('intercom')) {
-    const { DEFAULT_INTERCOM_TOKEN } = await load('emulators/intercom/index.js');
+    const { DEFAULT_INTERCOM_TOKEN } = await importDist('emulators/intercom/index.js');
     await bench('Intercom (companies upsert by company_id, one request per record)', {
       target: 'intercom',
       options: { rateLimit: { limit: intercomRate.requests, windowMs: intercomRate.windowMs } },
@@ -283,7 +277,7 @@ if (flag('emulator-child')) {
   process.on('message', async (m) => {
     const reply = (value) => process.send({ id: m.id, value });
     if (m.op === 'start') {
-      const { start } = await load(EMULATOR_MODULES[m.target]);
+      const { start } = await importDist(EMULATOR_MODULES[m.target]);
       emu = await start(m.options);
       Object.assign(emu.state, m.statePatch ?? {});
       reply({ url: emu.url });
